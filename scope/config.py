@@ -1,0 +1,263 @@
+"""Configuration: packaged defaults deep-merged with the user's YAML file.
+
+``config.defaults.yaml`` (shipped inside the package) is the only source of defaults. A user
+``config.yaml`` names just the keys it changes. The merged result is validated: a key that
+does not exist in the defaults, or a value of the wrong type, is a :class:`ConfigError` naming
+the key. Secrets come from the user's file or from environment variables, never from defaults,
+and :meth:`Config.redacted` hides them for logging.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from scope.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+DEFAULTS_NAME = "config.defaults.yaml"
+ENV_CONFIG = "SCOPE_CONFIG"
+
+# Maps whose keys are chosen by the user (feature names, class tags, instance names...).
+_OPEN_MAPS = {
+    ("kowalski", "instances"),
+    ("features", "phenomenological"),
+    ("features", "ontological"),
+    ("feature_stats",),
+    ("training", "classes"),
+}
+# Keys below an open map whose values are free-form mappings of overrides.
+_FREE_BELOW = {("kowalski", "instances"), ("feature_stats",), ("training", "classes")}
+
+_SECRET_KEYS = {"token", "password", "api_key"}
+
+# Legacy reference environment variables: instance name -> variable.
+_LEGACY_TOKEN_ENV = {
+    "kowalski": "KOWALSKI_INSTANCE_TOKEN",
+    "gloria": "GLORIA_INSTANCE_TOKEN",
+    "melman": "MELMAN_INSTANCE_TOKEN",
+}
+
+
+class Config(dict):
+    """Merged configuration (a plain nested ``dict``) plus where it came from.
+
+    Attributes
+    ----------
+    source_path : pathlib.Path or None
+        The user config file that was merged over the defaults, if any.
+    base_dir : pathlib.Path
+        Directory against which relative paths in the config resolve: the user config
+        file's folder, or the current directory when there is none.
+    """
+
+    def __init__(self, data: Mapping[str, Any], source_path: Path | None = None,
+                 base_dir: Path | None = None):
+        super().__init__(data)
+        self.source_path = source_path
+        self.base_dir = Path(base_dir) if base_dir is not None else Path.cwd()
+
+    def get_path(self, dotted: str, default: Any = None) -> Any:
+        """Look up ``"a.b.c"``; return ``default`` when any level is missing."""
+        node: Any = self
+        for part in dotted.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def resolve_path(self, value: str | os.PathLike | None) -> Path | None:
+        """Resolve a path from the config relative to :attr:`base_dir` (``~`` expanded)."""
+        if value is None or value == "":
+            return None
+        p = Path(os.path.expanduser(str(value)))
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    def redacted(self) -> dict:
+        """A deep copy with every secret replaced by ``'***'`` (safe to log)."""
+        return _redact(copy.deepcopy(dict(self)))
+
+
+def _redact(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: ("***" if k in _SECRET_KEYS and v else _redact(v)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_redact(v) for v in node]
+    return node
+
+
+def load_defaults() -> dict:
+    """Return the packaged defaults as a fresh nested dict."""
+    text = resources.files("scope").joinpath(DEFAULTS_NAME).read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def find_user_config(path: str | os.PathLike | None = None) -> Path | None:
+    """Locate the user config: explicit path, then ``$SCOPE_CONFIG``, then ``./config.yaml``."""
+    if path is not None:
+        p = Path(path).expanduser()
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p}")
+        return p
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        p = Path(env).expanduser()
+        if not p.is_file():
+            raise ConfigError(f"config file named by ${ENV_CONFIG} not found: {p}")
+        return p
+    p = Path.cwd() / "config.yaml"
+    return p if p.is_file() else None
+
+
+def read_yaml(path: Path) -> dict:
+    """Read a YAML mapping, turning parse errors into one-line :class:`ConfigError`."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigError(f"malformed YAML in {path}{where}: {getattr(exc, 'problem', exc)}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {path} must be a YAML mapping at top level, got {type(data).__name__}")
+    return data
+
+
+def load_config(path: str | os.PathLike | None = None, *, env: Mapping[str, str] | None = None) -> Config:
+    """Load the packaged defaults merged with the user's config file.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        User config file. Without it, ``$SCOPE_CONFIG`` and then ``./config.yaml`` are tried;
+        when none exists the defaults are used alone.
+    env : mapping, optional
+        Environment to read secrets from (default: ``os.environ``).
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        Missing file, malformed YAML, unknown key or wrong type (the message names the key).
+    """
+    env = os.environ if env is None else env
+    defaults = load_defaults()
+    user_path = find_user_config(path)
+    merged = copy.deepcopy(defaults)
+    if user_path is not None:
+        user = read_yaml(user_path)
+        _validate(user, defaults, ())
+        merged = deep_merge(merged, user)
+        log.debug("loaded config %s", user_path)
+    _apply_env_secrets(merged, env)
+    base = user_path.resolve().parent if user_path is not None else Path.cwd()
+    return Config(merged, source_path=user_path, base_dir=base)
+
+
+def deep_merge(base: dict, override: Mapping) -> dict:
+    """Merge ``override`` into ``base`` recursively (mappings merge, everything else replaces)."""
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            deep_merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__
+
+
+def _compatible(user: Any, default: Any) -> bool:
+    if default is None or user is None:
+        return True
+    if isinstance(default, bool):
+        return isinstance(user, bool)
+    if isinstance(default, (int, float)):
+        return isinstance(user, (int, float)) and not isinstance(user, bool)
+    return _type_name(user) == _type_name(default)
+
+
+def _validate(user: Mapping, defaults: Mapping, prefix: tuple) -> None:
+    for key, value in user.items():
+        here = prefix + (str(key),)
+        dotted = ".".join(here)
+        if prefix in _FREE_BELOW or (len(prefix) >= 2 and prefix[:-1] in _FREE_BELOW):
+            # free-form entries (per-class overrides, instance specs): only require mappings
+            if prefix in _FREE_BELOW and not isinstance(value, Mapping):
+                raise ConfigError(f"config key '{dotted}' must be a mapping, got {_type_name(value)}")
+            continue
+        if prefix in _OPEN_MAPS:
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"config key '{dotted}' must be a mapping, got {_type_name(value)}")
+            continue
+        if not isinstance(defaults, Mapping) or key not in defaults:
+            raise ConfigError(f"unknown config key '{dotted}' (not in config.defaults.yaml)")
+        default = defaults[key]
+        if not _compatible(value, default):
+            raise ConfigError(
+                f"config key '{dotted}' must be a {_type_name(default)}, got {_type_name(value)} ({value!r:.40})"
+            )
+        if isinstance(value, Mapping) and isinstance(default, Mapping):
+            _validate(value, default, here)
+
+
+def _apply_env_secrets(cfg: dict, env: Mapping[str, str]) -> None:
+    instances = cfg.setdefault("kowalski", {}).setdefault("instances", {}) or {}
+    cfg["kowalski"]["instances"] = instances
+    for name, var in _LEGACY_TOKEN_ENV.items():
+        if env.get(var):
+            spec = instances.setdefault(name, {})
+            spec.setdefault("host", f"{name}.caltech.edu")
+            spec["token"] = env[var]
+    for name, spec in instances.items():
+        if spec is None:
+            spec = instances[name] = {}
+        var = f"KOWALSKI_{name.upper()}_TOKEN"
+        if env.get(var):
+            spec["token"] = env[var]
+    if env.get("FRITZ_TOKEN"):
+        cfg.setdefault("fritz", {})["token"] = env["FRITZ_TOKEN"]
+    if env.get("WANDB_API_KEY"):
+        cfg.setdefault("wandb", {})["token"] = env["WANDB_API_KEY"]
+
+
+def update_user_config(path: str | os.PathLike, updates: Mapping[str, Any]) -> Path:
+    """Deep-merge ``updates`` into the YAML file at ``path``, keeping every other setting.
+
+    The file is created when missing and replaced atomically. Comments in an existing file
+    are not preserved (PyYAML does not keep them); values are.
+    """
+    from scope.tables import atomic_write  # local import: tables imports pandas
+
+    p = Path(path)
+    current = read_yaml(p) if p.exists() else {}
+    _validate(updates, load_defaults(), ())
+    merged = deep_merge(current, updates)
+    with atomic_write(p, "w") as fh:
+        yaml.safe_dump(merged, fh, sort_keys=False, default_flow_style=False)
+    return p

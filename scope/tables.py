@@ -1,0 +1,335 @@
+"""Reading and writing tables (Parquet, HDF5, CSV) with their metadata, atomically.
+
+Metadata lives in ``DataFrame.attrs`` and is kept the way the reference SCoPe keeps it, so files
+move freely between the two: Parquet stores it as JSON under the Arrow schema metadata key
+``scope``; HDF5 stores it as the storer attribute ``metadata`` of key ``df``; CSV has none.
+
+Array-valued columns survive every format. ``dmdt`` (one 26x26 histogram per row) comes back as
+an object column of 2-D float arrays: Parquet keeps nested lists, HDF5 keeps a separate key
+``dmdt`` (an ``(n, 26*26)`` frame, as the reference keeps training sets), CSV a JSON string.
+Other nested columns (e.g. ``coordinates``) round-trip through JSON in CSV and HDF5.
+
+Every write goes to a temporary file in the destination folder and is renamed into place, so a
+crash never leaves a half-written file under the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from scope.errors import DataError
+
+log = logging.getLogger(__name__)
+
+PARQUET_META_KEY = b"scope"
+HDF_META_ATTR = "metadata"
+SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".h5": "hdf", ".hdf5": "hdf", ".hdf": "hdf",
+            ".csv": "csv"}
+ARRAY_COLUMNS = ("dmdt",)
+
+
+def table_format(path: str | os.PathLike) -> str:
+    """Return ``'parquet'``, ``'hdf'`` or ``'csv'`` for a path, or raise :class:`DataError`."""
+    suffix = Path(path).suffix.lower()
+    try:
+        return SUFFIXES[suffix]
+    except KeyError:
+        raise DataError(
+            f"unsupported table format '{suffix or '(none)'}' for {path}: use .parquet, .h5 or .csv"
+        ) from None
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Iterator[Any]:
+    """Open a temporary file beside ``path`` and move it into place when the block succeeds."""
+    final = Path(path)
+    _ensure_dir(final.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    try:
+        with os.fdopen(fd, mode, **open_kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` for writers that need a file name."""
+    final = Path(path)
+    _ensure_dir(final.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".tmp{final.suffix}", dir=final.parent)
+    os.close(fd)
+    os.unlink(tmp)  # writers such as HDFStore want to create the file themselves
+    try:
+        yield Path(tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _ensure_dir(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"cannot create output folder {folder}: {exc.strerror}") from None
+    if not os.access(folder, os.W_OK):
+        raise DataError(f"output folder is not writable: {folder}")
+
+
+def update_json(path: str | os.PathLike, update: Callable[[dict], dict | None]) -> dict:
+    """Read-modify-write a JSON file under an exclusive lock (safe for concurrent jobs).
+
+    ``update`` receives the current content (``{}`` when absent) and may modify it in place or
+    return a new dict. The result is written atomically and returned.
+    """
+    final = Path(path)
+    _ensure_dir(final.parent)
+    lock_path = final.with_name(f".{final.name}.lock")
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            current: dict = {}
+            if final.exists():
+                try:
+                    current = json.loads(final.read_text() or "{}")
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{final} is not valid JSON: {exc.msg}") from None
+            result = update(current)
+            if result is None:
+                result = current
+            with atomic_write(final, "w") as fh:
+                json.dump(result, fh, indent=2, default=_json_default)
+            return result
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+# ----------------------------------------------------------------------------------------------
+def write_table(df: pd.DataFrame, path: str | os.PathLike, *, key: str = "df") -> Path:
+    """Write ``df`` (and ``df.attrs``) to ``path`` atomically; format from the extension.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    path : path-like
+        ``.parquet``, ``.h5``/``.hdf5`` or ``.csv``.
+    key : str
+        HDF5 key of the main table (default ``"df"``, as the reference).
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+    """
+    path = Path(path)
+    fmt = table_format(path)
+    if fmt == "parquet":
+        _write_parquet(df, path)
+    elif fmt == "hdf":
+        _write_hdf(df, path, key)
+    else:
+        _write_csv(df, path)
+    return path
+
+
+def read_table(path: str | os.PathLike, columns: list[str] | None = None, *, key: str = "df") -> pd.DataFrame:
+    """Read a table written by :func:`write_table` or by the reference SCoPe.
+
+    ``df.attrs`` is restored from the file's metadata where the format keeps it; ``dmdt`` comes
+    back as an object column of 2-D arrays.
+    """
+    path = Path(path)
+    fmt = table_format(path)
+    if not path.exists():
+        raise DataError(f"file not found: {path}")
+    try:
+        if fmt == "parquet":
+            return _read_parquet(path, columns)
+        if fmt == "hdf":
+            return _read_hdf(path, columns, key)
+        return _read_csv(path, columns)
+    except DataError:
+        raise
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(f"cannot read {path}: {exc}") from None
+
+
+def _attrs_json(df: pd.DataFrame) -> str:
+    return json.dumps(dict(df.attrs), default=_json_default)
+
+
+def _to_nested_lists(col: pd.Series) -> list:
+    return [None if _is_missing(v) else np.asarray(v, dtype=float).tolist() for v in col]
+
+
+def _is_missing(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float) and np.isnan(v):
+        return True
+    return False
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = df.copy()
+    out.attrs = {}
+    for name in ARRAY_COLUMNS:
+        if name in out.columns:
+            out[name] = _to_nested_lists(out[name])
+    table = pa.Table.from_pandas(out, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[PARQUET_META_KEY] = _attrs_json(df).encode()
+    table = table.replace_schema_metadata(meta)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=columns)
+    meta = table.schema.metadata or {}
+    df = table.to_pandas()
+    for name in ARRAY_COLUMNS:
+        if name in df.columns:
+            df[name] = _stack_rows(df[name])
+    if PARQUET_META_KEY in meta:
+        df.attrs = json.loads(meta[PARQUET_META_KEY])
+    else:
+        log.debug("no scope metadata in %s", path)
+    return df
+
+
+def _stack_rows(col: pd.Series) -> pd.Series:
+    """Turn nested lists / arrays of arrays into one 2-D float array per row."""
+    values = []
+    for v in col:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            values.append(None)
+        elif isinstance(v, str):
+            values.append(np.asarray(json.loads(v), dtype=float))
+        else:
+            arr = np.asarray([np.asarray(r, dtype=float) for r in v]) if len(v) and not np.isscalar(v[0]) \
+                else np.asarray(v, dtype=float)
+            values.append(arr)
+    out = pd.Series(values, index=col.index, dtype=object, name=col.name)
+    return out
+
+
+def _nested_columns(df: pd.DataFrame) -> list[str]:
+    names = []
+    for name in df.columns:
+        if name in ARRAY_COLUMNS:
+            continue
+        col = df[name]
+        if col.dtype == object:
+            first = next((v for v in col if v is not None and not (isinstance(v, float) and np.isnan(v))), None)
+            if isinstance(first, (dict, list, tuple, np.ndarray)):
+                names.append(name)
+    return names
+
+
+def _jsonify(col: pd.Series) -> pd.Series:
+    return pd.Series([None if _is_missing(v) else json.dumps(v, default=_json_default) for v in col],
+                     index=col.index, dtype=object, name=col.name)
+
+
+def _write_hdf(df: pd.DataFrame, path: Path, key: str) -> None:
+    out = df.copy()
+    out.attrs = {}
+    dmdt = out.pop("dmdt") if "dmdt" in out.columns else None
+    nested = _nested_columns(out)
+    for name in nested:
+        out[name] = _jsonify(out[name])
+    # PyTables cannot store pandas' string dtype; plain objects are fine
+    for name in out.columns:
+        if pd.api.types.is_string_dtype(out[name].dtype) and out[name].dtype != object:
+            out[name] = out[name].astype(object)
+    with atomic_path(path) as tmp:
+        with pd.HDFStore(tmp, mode="w") as store:
+            store.put(key, out)
+            store.get_storer(key).attrs.metadata = dict(df.attrs)
+            store.get_storer(key).attrs.scope_json_columns = nested
+            if dmdt is not None:
+                flat = np.stack([
+                    np.zeros(676) if _is_missing(v) else np.asarray(v, dtype=float).ravel() for v in dmdt
+                ]) if len(dmdt) else np.zeros((0, 676))
+                store.put("dmdt", pd.DataFrame(flat, index=out.index))
+
+
+def _read_hdf(path: Path, columns: list[str] | None, key: str) -> pd.DataFrame:
+    with pd.HDFStore(path, mode="r") as store:
+        keys = [k.lstrip("/") for k in store.keys()]
+        if key not in keys:
+            if not keys:
+                raise DataError(f"{path} holds no tables")
+            key = keys[0]  # id files and foreign tables use other key names
+        df = store.get(key)
+        storer = store.get_storer(key)
+        attrs = getattr(storer.attrs, HDF_META_ATTR, None)
+        nested = getattr(storer.attrs, "scope_json_columns", None) or []
+        if "dmdt" in keys and key != "dmdt":
+            flat = store.get("dmdt").to_numpy(dtype=float)
+            side = int(round(np.sqrt(flat.shape[1]))) if flat.size else 26
+            df["dmdt"] = pd.Series(list(flat.reshape(len(flat), side, side)), index=df.index, dtype=object)
+        if "coordinates" in keys and "coordinates" not in df.columns and key != "coordinates":
+            df["coordinates"] = store.get("coordinates")
+    if isinstance(df, pd.Series):
+        df = df.to_frame()
+    for name in nested:
+        if name in df.columns:
+            df[name] = [None if v is None else json.loads(v) for v in df[name]]
+    if columns is not None:
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise DataError(f"{path} lacks columns: {', '.join(missing)}")
+        df = df[columns]
+    df.attrs = dict(attrs) if attrs else {}
+    return df
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    out = df.copy()
+    out.attrs = {}
+    for name in list(ARRAY_COLUMNS) + _nested_columns(out):
+        if name in out.columns:
+            out[name] = _jsonify(out[name].map(lambda v: None if _is_missing(v) else np.asarray(v).tolist()
+                                               if isinstance(v, np.ndarray) else v))
+    with atomic_write(path, "w", newline="") as fh:
+        out.to_csv(fh, index=False)
+
+
+def _read_csv(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    df = pd.read_csv(path, usecols=columns)
+    for name in ARRAY_COLUMNS:
+        if name in df.columns:
+            df[name] = _stack_rows(df[name].astype(object).where(df[name].notna(), None))
+    return df

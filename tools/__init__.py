@@ -1,0 +1,1 @@
+"""Console-script entry points of SCoPe: thin wrappers around the ``scope`` library."""
