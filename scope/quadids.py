@@ -24,7 +24,7 @@ def collect_quad_ids(source, field: int, ccds, quads, *, minobs: int = 0, page_s
     """
     out: dict[tuple[int, int], np.ndarray] = {}
     pairs = [(c, q) for c in ccds for q in quads]
-    for ccd, quad in tqdm(pairs, desc=f"field {field} quadrants", disable=len(pairs) < 4, leave=False):
+    for ccd, quad in tqdm(pairs, desc=f"field {field} quadrants", disable=True if len(pairs) < 4 else None, leave=False):
         if single_page:
             ids = source.ids_in_quadrant(field, ccd, quad, minobs=minobs, skip=skip,
                                          limit=page_size if page_size > 0 else None)

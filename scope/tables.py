@@ -55,6 +55,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Ite
     final = Path(path)
     _ensure_dir(final.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.chmod(tmp, _default_mode())
     try:
         with os.fdopen(fd, mode, **open_kwargs) as fh:
             yield fh
@@ -77,11 +78,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.unlink(tmp)  # writers such as HDFStore want to create the file themselves
     try:
         yield Path(tmp)
+        os.chmod(tmp, _default_mode())
         os.replace(tmp, final)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _default_mode() -> int:
+    """Permissions a plain ``open()`` would give (mkstemp makes files private)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _ensure_dir(folder: Path) -> None:
@@ -269,20 +278,28 @@ def _write_hdf(df: pd.DataFrame, path: Path, key: str) -> None:
     nested = _nested_columns(out)
     for name in nested:
         out[name] = _jsonify(out[name])
+    # The fixed HDF5 format holds NumPy dtypes only: nullable integers travel as float64
+    # (NaN for missing) and are restored from the list recorded beside the table.
+    nullable = [name for name in out.columns if isinstance(out[name].dtype, pd.api.extensions.ExtensionDtype)
+                and pd.api.types.is_integer_dtype(out[name].dtype)]
+    for name in nullable:
+        col = out[name]
+        out[name] = col.astype("int64") if not col.isna().any() else col.astype("float64")
     # PyTables cannot store pandas' string dtype; plain objects are fine
     for name in out.columns:
         if pd.api.types.is_string_dtype(out[name].dtype) and out[name].dtype != object:
             out[name] = out[name].astype(object)
     with atomic_path(path) as tmp:
         with pd.HDFStore(tmp, mode="w") as store:
-            store.put(key, out)
+            store.put(key, out, track_times=False)
             store.get_storer(key).attrs.metadata = dict(df.attrs)
             store.get_storer(key).attrs.scope_json_columns = nested
+            store.get_storer(key).attrs.scope_nullable_int = nullable
             if dmdt is not None:
                 flat = np.stack([
                     np.zeros(676) if _is_missing(v) else np.asarray(v, dtype=float).ravel() for v in dmdt
                 ]) if len(dmdt) else np.zeros((0, 676))
-                store.put("dmdt", pd.DataFrame(flat, index=out.index))
+                store.put("dmdt", pd.DataFrame(flat, index=out.index), track_times=False)
 
 
 def _read_hdf(path: Path, columns: list[str] | None, key: str) -> pd.DataFrame:
@@ -296,6 +313,7 @@ def _read_hdf(path: Path, columns: list[str] | None, key: str) -> pd.DataFrame:
         storer = store.get_storer(key)
         attrs = getattr(storer.attrs, HDF_META_ATTR, None)
         nested = getattr(storer.attrs, "scope_json_columns", None) or []
+        nullable = getattr(storer.attrs, "scope_nullable_int", None) or []
         if "dmdt" in keys and key != "dmdt":
             flat = store.get("dmdt").to_numpy(dtype=float)
             side = int(round(np.sqrt(flat.shape[1]))) if flat.size else 26
@@ -307,6 +325,9 @@ def _read_hdf(path: Path, columns: list[str] | None, key: str) -> pd.DataFrame:
     for name in nested:
         if name in df.columns:
             df[name] = [None if v is None else json.loads(v) for v in df[name]]
+    for name in nullable:
+        if name in df.columns:
+            df[name] = df[name].astype("Int64")
     if columns is not None:
         missing = [c for c in columns if c not in df.columns]
         if missing:

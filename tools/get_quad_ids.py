@@ -73,6 +73,8 @@ def _body(args) -> int:
     quads = _range(quad_range, "quad", 1, 4)
     source = open_source(cfg, catalog=args.catalog, source=args.source, id_scheme=args.id_scheme or "objectid")
     catalog = args.catalog or getattr(source, "catalog", "")
+    if not source.quadrants(args.field):
+        raise DataError(f"field {args.field} has no light curves in {source.catalog}")
     multi = args.multi_quads or args.whole_field
     if not multi:
         ccds, quads = ccds[:1], quads[:1]
@@ -81,10 +83,8 @@ def _body(args) -> int:
                                single_page=not multi)
     total = sum(len(v) for v in results.values())
     if total == 0:
-        populated = source.quadrants(args.field) if hasattr(source, "quadrants") else []
-        hint = "" if populated else f" (the source has no light curves for field {args.field})"
         raise DataError(f"no ids found in field {args.field}, CCDs {ccds[0]}-{ccds[-1]}, quadrants "
-                        f"{quads[0]}-{quads[-1]} with minobs >= {args.minobs}{hint}")
+                        f"{quads[0]}-{quads[-1]} with minobs >= {args.minobs}")
     if args.whole_field:
         path = write_field_ids(base, args.field, results)
         log.info("wrote %d ids of field %d to %s", total, args.field, path)
