@@ -188,16 +188,22 @@ def inputs(X: np.ndarray, dmdt: np.ndarray) -> dict:
 def fit(model, train: tuple, val: tuple, opts, *, class_weight: dict, callbacks: Sequence = (), verbose: int = 0):
     """Fit on ``train = (X, dmdt, y)`` validating on ``val``; returns the Keras history dict.
 
-    Keras shuffles the whole training split every epoch (a superset of the reference's
-    ``shuffle_buffer_size`` buffer) and every example is seen each epoch (the reference's
-    ``steps_per_epoch = n // batch - 1`` dropped data).
+    The training split is reshuffled every epoch through a buffer of ``shuffle_buffer_size``
+    examples (seeded by ``random_state``), as the reference did; unlike the reference every
+    example is seen in every epoch (its ``steps_per_epoch = n // batch - 1`` dropped data).
+    Class weights enter as per-example weights.
     """
+    import tensorflow as tf
+
     X, D, y = train
     Xv, Dv, yv = val
-    history = model.fit(inputs(X, D), y.astype(np.float32), batch_size=opts.batch_size, epochs=opts.epochs,
-                        validation_data=(inputs(Xv, Dv), yv.astype(np.float32)),
-                        class_weight={int(k): float(v) for k, v in class_weight.items()},
-                        callbacks=list(callbacks), shuffle=True, verbose=verbose)
+    weights = np.where(y == 1, class_weight[1], class_weight[0]).astype(np.float32)
+    train_ds = (tf.data.Dataset.from_tensor_slices((inputs(X, D), y.astype(np.float32), weights))
+                .shuffle(opts.shuffle_buffer_size, seed=opts.random_state, reshuffle_each_iteration=True)
+                .batch(opts.batch_size))
+    val_ds = tf.data.Dataset.from_tensor_slices((inputs(Xv, Dv), yv.astype(np.float32))).batch(opts.batch_size)
+    history = model.fit(train_ds, epochs=opts.epochs, validation_data=val_ds, callbacks=list(callbacks),
+                        shuffle=False, verbose=verbose)
     return history.history
 
 
@@ -205,7 +211,10 @@ def predict(model, X: np.ndarray, dmdt: np.ndarray, batch_size: int = 1024) -> n
     """Scores in [0, 1] for each row."""
     if len(X) == 0:
         return np.zeros(0, dtype=np.float32)
-    return np.asarray(model.predict(inputs(X, dmdt), batch_size=batch_size, verbose=0)).ravel()
+    # predict_on_batch on chunks avoids building a tf.data pipeline for plain arrays
+    out = [np.asarray(model.predict_on_batch(inputs(X[i:i + batch_size], dmdt[i:i + batch_size]))).ravel()
+           for i in range(0, len(X), batch_size)]
+    return np.concatenate(out)
 
 
 def model_architecture(model) -> dict:

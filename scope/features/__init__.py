@@ -1,0 +1,1 @@
+"""Feature engine (pure arrays in, arrays out). Filled in below."""

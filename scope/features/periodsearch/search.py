@@ -1,0 +1,164 @@
+"""Run one or several period-search algorithms on a ragged batch (spec §4.8)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from scope.errors import ConfigError
+
+from .._threads import numba_threads
+from .grid import FrequencyGrid
+from .peaks import agreement_scores, nested_candidates, pick_nested, significance
+from .prepare import PreparedBatch, prepare_batch
+from .registry import DEFAULT_PARAMS, RawSearch, expand_algorithms, get_backend
+from .results import NESTED_SUFFIX, AlgorithmResult, PeriodSearchResult, library_versions
+
+log = logging.getLogger(__name__)
+
+
+def find_periods(
+    t,
+    m,
+    e,
+    offsets,
+    *,
+    algorithms,
+    grid: FrequencyGrid,
+    backend: str = "cpu",
+    top_n: int = 10,
+    n_threads: int | None = None,
+    nested_from: str = "bins",
+    ls_engine: str = "auto",
+    params: dict | None = None,
+    prepared: PreparedBatch | None = None,
+) -> PeriodSearchResult:
+    """Best periods, significances and top-N distinct peaks for every light curve.
+
+    Parameters
+    ----------
+    t, m, e : array_like of float64
+        Concatenated absolute times (days), magnitudes and errors (cleaned and sorted).
+    offsets : array_like of int64, shape (n + 1,)
+    algorithms : str or sequence of str
+        Algorithm names (see :mod:`.registry`), or a nested name.
+    grid : FrequencyGrid
+        Trial frequencies (:func:`.grid.make_grid`).
+    backend : {"cpu", "numpy", "gpu"}
+        Implementation; ``"gpu"`` raises :class:`scope.errors.BackendUnavailable`.
+    top_n : int
+        Distinct peaks kept per algorithm. With N > 1 (and not nested) the result writes top-N
+        and agreement columns; in nested mode it is the number of LS and CE candidates.
+    n_threads : int, optional
+        Threads for the numba kernels (and nifty-ls workers); ``None`` keeps numba's setting.
+    nested_from : {"bins", "peaks"}
+        Nested candidates: the N highest raw bins of LS and lowest of CE (``"bins"``, the
+        reference's production behaviour) or their N distinct peaks (``"peaks"``).
+    ls_engine : {"auto", "nifty", "numba"}
+        Lomb-Scargle implementation of the cpu backend.
+    params : dict, optional
+        Overrides of :data:`.registry.DEFAULT_PARAMS` (``phase_bins``, ``mag_bins``,
+        ``aov_bins``, ``fpw_bins``, ``bls_bins``, ``qmin``, ``qmax``, ``max_harmonics``).
+    prepared : PreparedBatch, optional
+        Output of :func:`.prepare.prepare_batch` for these arrays, to skip preparing twice.
+
+    Returns
+    -------
+    PeriodSearchResult
+    """
+    specs, nested = expand_algorithms(algorithms)
+    top_n = int(top_n or 0)
+    if top_n < 0:
+        raise ConfigError(f"top_n must be >= 0, got {top_n}")
+    if nested_from not in ("bins", "peaks"):
+        raise ConfigError(f"nested_from must be 'bins' or 'peaks', got {nested_from!r}")
+    if nested and top_n < 1:
+        raise ConfigError("the nested LS/CE -> AOV search needs top_n >= 1 candidates")
+    p = dict(DEFAULT_PARAMS)
+    if params:
+        unknown = set(params) - set(DEFAULT_PARAMS)
+        if unknown:
+            raise ConfigError(f"unknown period-search parameters: {sorted(unknown)}")
+        p.update(params)
+    if not (0 < p["qmin"] < p["qmax"] < 1):
+        raise ConfigError(f"BLS duty cycle range must satisfy 0 < qmin < qmax < 1, got {p['qmin']}, {p['qmax']}")
+    impl = get_backend(backend, ls_engine=ls_engine, n_threads=n_threads)
+    prep = prepared if prepared is not None else prepare_batch(t, m, e, offsets)
+    n = len(prep)
+    want_top = top_n > 1 and not nested
+    n_peaks = max(1, top_n) if not nested or nested_from == "peaks" else 1
+    sep = grid.peak_width_bins
+
+    results: dict[str, AlgorithmResult] = {}
+    raws: dict[str, RawSearch] = {}
+    with numba_threads(n_threads):
+        for spec in specs:
+            n_raw = top_n if (nested and nested_from == "bins" and spec.base in ("LS", "CE")) else 0
+            log.debug("period search %s on %d light curves (%d frequencies)", spec.name, n, grid.n_kept)
+            raw = impl.search(prep, grid, spec, n_peaks=n_peaks, n_raw=n_raw, sep=sep, params=p)
+            raws[spec.base] = raw
+            results[spec.suffix] = _to_result(spec, raw, grid, top_n if want_top else 0)
+        if nested:
+            results[NESTED_SUFFIX] = _nested(impl, prep, grid, raws, nested_from, p["aov_bins"])
+    agreement = {}
+    if want_top and n:
+        agreement = agreement_scores(
+            np.stack([r.top_periods for r in results.values()]),
+            np.stack([r.period for r in results.values()]),
+        )
+    elif want_top:
+        agreement = agreement_scores(np.zeros((len(results), 0, top_n)), np.zeros((len(results), 0)))
+    return PeriodSearchResult(
+        algorithms=results,
+        grid=grid,
+        backend=impl.name,
+        top_n=top_n if want_top else 0,
+        nested=nested,
+        agreement=agreement,
+        params={**p, "nested_from": nested_from, "peak_separation_bins": sep, "top_n": top_n},
+        versions=library_versions(impl.versions()),
+    )
+
+
+def _to_result(spec, raw: RawSearch, grid: FrequencyGrid, n_top: int) -> AlgorithmResult:
+    mean, std, count, best_idx, best_val = raw.summary.T
+    sign = -1.0 if spec.minimize else 1.0
+    ok = (count > 0) & (best_idx >= 0) & (std > 0)
+    idx = np.where(ok, best_idx, 0).astype(np.int64)
+    period = np.where(ok, 1.0 / grid.frequency(idx), np.nan)
+    sig = np.where(ok, significance(best_val, mean, std), np.nan)
+    stat = np.where(ok, sign * best_val, np.nan)
+    n = len(period)
+    if n_top:
+        pk_idx = raw.pk_idx[:, :n_top]
+        have = (pk_idx >= 0) & ok[:, None]
+        top_p = np.where(have, 1.0 / grid.frequency(np.where(have, pk_idx, 0)), np.nan)
+        top_s = np.where(have, significance(raw.pk_val[:, :n_top], mean[:, None], std[:, None]), np.nan)
+    else:
+        top_p = np.zeros((n, 0))
+        top_s = np.zeros((n, 0))
+    return AlgorithmResult(
+        name=spec.name, base=spec.base, suffix=spec.suffix, period=period, significance=sig,
+        pdot=np.zeros(n), statistic=stat, top_periods=top_p, top_significances=top_s,
+        minimize=spec.minimize,
+    )
+
+
+def _nested(impl, prep, grid, raws, nested_from, aov_bins) -> AlgorithmResult:
+    """LS and CE candidates, the one with the largest AOV F wins; significance = that F."""
+    if nested_from == "bins":
+        ls_idx, ce_idx = raws["LS"].raw_idx, raws["CE"].raw_idx
+    else:
+        ls_idx, ce_idx = raws["LS"].pk_idx, raws["CE"].pk_idx
+    cand = nested_candidates(ls_idx, ce_idx)
+    freqs = np.where(cand >= 0, grid.frequency(np.where(cand >= 0, cand, 0)), np.nan)
+    f_values = impl.aov_at(prep, freqs, aov_bins)
+    best_idx, best_f = pick_nested(cand, f_values)
+    ok = best_idx >= 0
+    period = np.where(ok, 1.0 / grid.frequency(np.where(ok, best_idx, 0)), np.nan)
+    n = len(period)
+    return AlgorithmResult(
+        name=NESTED_SUFFIX, base="NESTED", suffix=NESTED_SUFFIX, period=period, significance=best_f,
+        pdot=np.zeros(n), statistic=best_f, top_periods=np.zeros((n, 0)), top_significances=np.zeros((n, 0)),
+    )

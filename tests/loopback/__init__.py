@@ -1,0 +1,1 @@
+"""Loopback servers that speak real service protocols, for offline tests."""

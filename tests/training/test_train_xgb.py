@@ -1,0 +1,130 @@
+"""scope-train with XGBoost on a synthetic training set: artifacts, card, metrics, determinism."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tools.scope_train import main
+
+
+def _card(folder, alg, tag, group="experiment"):
+    from scope.training.model_card import find_latest_model, load_model_card
+
+    model = find_latest_model(folder, group, tag, alg)
+    assert model is not None
+    return model, load_model_card(model)
+
+
+def test_xgb_trains_saves_card_and_plots(project, training_file):
+    folder, cfg = project
+    rc = main(["--tag", "vnv", "--algorithm", "xgb", "--path-dataset", str(training_file), "--skip-cv",
+               "--save", "--plot", "--random-state", "3"])
+    assert rc == 0
+    model, card = _card(folder, "xgb", "vnv")
+    stem = model.name[: -len(".json")]
+    assert model.with_suffix(".params").exists()
+    assert card["features"][0] == "median" and card["features"][-1] == "f1_relphi4_ELS_ECE_EAOV"
+    assert card["period_suffix"] == "ELS_ECE_EAOV" and card["label"] == "variable" and card["threshold"] == 0.7
+    assert card["scaling"]["method"] == "min_max" and card["scaling"]["source"] == "training split"
+    assert set(card["scaling"]["params"]) == set(card["features"])
+    assert len(card["training_set"]["sha256"]) == 64
+    for split in ("train", "val", "test"):
+        assert set(card["metrics"][split]) >= {"accuracy", "precision", "recall", "f1_score", "roc_auc", "pr_auc"}
+    assert card["metrics"]["test"]["roc_auc"] >= 0.95
+    assert card["settings"]["random_state"] == 3
+    assert card["importance"]["weight"]
+    plots = model.parent / f"{stem}_plots" / "test"
+    for suffix in ("_cm.png", "_roc.png", "_recall.png", "_impvars.png", "_stats.json", "_impvars.json"):
+        assert (plots / f"{stem}{suffix}").exists(), suffix
+
+
+def test_saved_xgb_model_reproduces_card_metrics(project, training_file):
+    from scope.tables import read_table
+    from scope.training.legacy import load_xgb_booster, xgb_predict
+    from scope.training.metrics import binary_metrics
+    from scope.training.scaling import apply_scaling
+
+    folder, cfg = project
+    assert main(["--tag", "pnp", "--algorithm", "xgb", "--path-dataset", str(training_file), "--skip-cv",
+                 "--save", "--scale-features", "median_std"]) == 0
+    model, card = _card(folder, "xgb", "pnp")
+    # what inference will do: scale a table with the card and score it
+    df = read_table(training_file)
+    X = apply_scaling(df, card["features"], card["scaling"]["params"])
+    scores = xgb_predict(load_xgb_booster(model), X.to_numpy(), card["features"])
+    truth = (df["periodic"] > 0.7).astype(int)
+    assert binary_metrics(truth, scores)["roc_auc"] > 0.95
+
+
+@pytest.mark.slow
+def test_grid_search_runs(project, training_file):
+    from scope.training.train import train
+
+    folder, cfg = project
+    r = train(cfg, "rrlyr", algorithm="xgb", path_dataset=training_file, random_state=5)
+    assert r.card["xgboost"]["n_grid_candidates"] > 20
+    assert r.metrics["test"]["roc_auc"] >= 0.9
+    assert not (folder / "models_xgb").exists()  # nothing saved without --save
+
+
+def test_training_is_deterministic_given_the_seed(project, training_file):
+    from scope.training.train import train
+
+    folder, cfg = project
+    a = train(cfg, "pnp", algorithm="xgb", path_dataset=training_file, random_state=5, skip_cv=True)
+    b = train(cfg, "pnp", algorithm="xgb", path_dataset=training_file, random_state=5, skip_cv=True)
+    c = train(cfg, "pnp", algorithm="xgb", path_dataset=training_file, random_state=6, skip_cv=True)
+    assert a.metrics == b.metrics
+    assert a.card["counts"] == b.card["counts"]
+    assert a.card["scaling"] != c.card["scaling"]  # another seed, another split
+
+
+def test_weight_per_class_and_balance_reach_the_model(project, training_file):
+    from scope.training.train import train
+
+    folder, cfg = project
+    r = train(cfg, "rrlyr", algorithm="xgb", path_dataset=training_file, skip_cv=True, weight_per_class=True,
+              balance=2.0)
+    counts = r.card["counts"]
+    assert counts["train"]["neg"] <= 2 * counts["train"]["pos"] and counts["dropped"]["neg"] > 0
+    assert r.card["class_weight"]["1"] == 1.0 and r.card["class_weight"]["0"] == pytest.approx(0.5)
+    assert r.card["xgboost"]["params"]["scale_pos_weight"] == pytest.approx(2.0)
+
+
+def test_scaling_statistics_come_from_the_training_split_only(project, training_file):
+    from scope.tables import read_table, write_table
+    from scope.training.train import train
+
+    folder, cfg = project
+    df = read_table(training_file)
+    r = train(cfg, "vnv", algorithm="xgb", path_dataset=training_file, skip_cv=True, random_state=1)
+    assert r.card["scaling"]["stats"]["wstd"]["max"] < 100
+    # plant an absurd value in one test row: the statistics must not see it
+    from scope.training.dataset import select_examples
+    from scope.training.splits import stratified_split
+
+    ex = select_examples(df, "variable", 0.7)
+    test_row = ex.rows[stratified_split(ex.target, 0.1, 0.1, 1).test[0]]
+    df.loc[test_row, "wstd"] = 1e6
+    write_table(df, folder / "poisoned.parquet")
+    r2 = train(cfg, "vnv", algorithm="xgb", path_dataset=folder / "poisoned.parquet", skip_cv=True, random_state=1)
+    assert r2.card["scaling"]["stats"]["wstd"] == r.card["scaling"]["stats"]["wstd"]
+
+
+def test_feature_stats_config_uses_config_statistics(project, training_file, fast_config):
+    from scope.config import load_config
+    from scope.training.train import train
+
+    folder, cfg = project
+    names = cfg["features"]["phenomenological"]
+    stats = "\n".join(f"  {n}: {{min: 0.0, max: 2.0, median: 1.0, mean: 1.0, std: 0.5}}"
+                      for n, spec in names.items() if spec.get("include"))
+    (folder / "config.yaml").write_text(fast_config + "feature_stats:\n" + stats + "\n")
+    cfg = load_config(folder / "config.yaml")
+    r = train(cfg, "pnp", algorithm="xgb", path_dataset=training_file, skip_cv=True, feature_stats="config")
+    assert r.card["scaling"]["source"] == "config feature_stats"
+    assert r.card["scaling"]["params"]["f1_power_ELS_ECE_EAOV"] == {"shift": 0.0, "scale": 2.0}
