@@ -52,6 +52,9 @@ def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose and verbose > 1 else logging.INFO)
     # default (no flag) is INFO too: commands report progress and a closing summary
     handler = logging.StreamHandler(sys.stderr)
+    from scope.services.http import RedactingFilter
+
+    handler.addFilter(RedactingFilter())  # a second guard: no secret reaches the terminal
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if level == logging.DEBUG
                                            else "%(message)s"))
     root = logging.getLogger("scope")

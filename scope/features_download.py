@@ -378,6 +378,7 @@ def download_features(cfg, req: FeaturesRequest, provider: FeatureProvider, base
         ids = np.asarray(list(dict.fromkeys(ids.tolist())), dtype=np.int64)
         if req.restart:
             _remove_outputs(target)
+        _remove_stale_temporaries(target)
         done = existing_ids(target) if req.write_results else set()
         todo = np.asarray([i for i in ids.tolist() if i not in done], dtype=np.int64)
         summary.skipped += len(ids) - len(todo)
@@ -426,6 +427,17 @@ def download_features(cfg, req: FeaturesRequest, provider: FeatureProvider, base
     if failures:
         _report_failures(failures, summary, provider.catalog, write=req.write_results)
     return summary
+
+
+def _remove_stale_temporaries(target: Target) -> None:
+    """Hidden half-written files left by a run that was killed (never read, only clutter)."""
+    if not target.out_dir.is_dir():
+        return
+    pattern = re.compile(rf"^\.{re.escape(target.stem)}_iter_\d+\.(parquet|csv)\..+\.tmp")
+    for p in target.out_dir.iterdir():
+        if pattern.match(p.name):
+            log.debug("removing unfinished file %s", p)
+            p.unlink(missing_ok=True)
 
 
 def _remove_outputs(target: Target) -> None:

@@ -92,7 +92,7 @@ def _knn_impute(out: pd.DataFrame, ref: pd.DataFrame, cols: list[str], k: int) -
     cols = [c for c, ok in zip(cols, usable) if ok]
     imputer = KNNImputer(n_neighbors=k)
     imputer.fit(ref[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float))
-    values = out[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    values = out[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, copy=True)
     rows = np.isnan(values).any(axis=1)
     if rows.any():
         values[rows] = imputer.transform(values[rows])

@@ -6,7 +6,11 @@ import os
 import shutil
 from pathlib import Path
 
+import logging
+
 import pytest
+
+pytest_plugins = ["tests.loopback.kowalski_fixtures"]
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -64,3 +68,17 @@ def write_config(folder: Path, text: str) -> Path:
     path = Path(folder) / "config.yaml"
     path.write_text(text)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _restore_scope_logging():
+    """Commands reconfigure the ``scope``/``tools`` loggers (no propagation); undo it after each
+    test so later tests' ``caplog`` still sees library records."""
+    saved = {name: (lg.handlers[:], lg.level, lg.propagate)
+             for name in ("scope", "tools") for lg in [logging.getLogger(name)]}
+    yield
+    for name, (handlers, level, propagate) in saved.items():
+        lg = logging.getLogger(name)
+        lg.handlers[:] = handlers
+        lg.setLevel(level)
+        lg.propagate = propagate

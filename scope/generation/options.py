@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
@@ -24,7 +24,7 @@ class GenerateOptions:
     fg_dataset: str | None = None
     skip_close_sources: bool = False
     backend: str | None = "cpu"            # "cpu", "gpu" or None (no period search: period 1.0)
-    algorithms: list[str] = field(default_factory=lambda: ["LS_CE_AOV"])
+    algorithms: list[str] = dataclasses.field(default_factory=lambda: ["LS_CE_AOV"])
     period_batch_size: int = 1000
     samples_per_peak: float = 10.0
     max_freq: float = 48.0
@@ -37,7 +37,7 @@ class GenerateOptions:
     min_cadence_minutes: float = 30.0
     fourier_form: str = "legacy"
     do_cesium: bool = False
-    cesium_features: list[str] = field(default_factory=list)
+    cesium_features: list[str] = dataclasses.field(default_factory=list)
     bright_star_radius: float = 300.0
     bright_star_max_gmag: float = 13.0
     xmatch_radius: float = 2.0
@@ -49,7 +49,7 @@ class GenerateOptions:
     source_catalog: str | None = None
     alerts_catalog: str | None = None
     gaia_catalog: str | None = None
-    external_catalogs: dict = field(default_factory=dict)
+    external_catalogs: dict = dataclasses.field(default_factory=dict)
     dm_edges: list[float] | None = None
     dt_edges: list[float] | None = None
     dirname: str = "generated_features"
@@ -113,7 +113,7 @@ class RunSummary:
     """What a run did: counts in, dropped (by reason) and written."""
 
     n_input: int = 0
-    dropped: dict = field(default_factory=dict)
+    dropped: dict = dataclasses.field(default_factory=dict)
     n_written: int = 0
     output: Path | None = None
     seconds: float = 0.0

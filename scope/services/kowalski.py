@@ -211,6 +211,7 @@ class KowalskiClient:
         if not catalogs:
             # penquins swallows an error reply to its catalog listing: ask again to learn why
             catalogs = self._send(conn, name, kp.info(), what=f"listing catalogs of '{name}'") or []
+            conn.instances[name]["catalogs"] = list(catalogs)  # penquins checks its own copy
         log.debug("Kowalski instance '%s' lists %d catalogs", name, len(catalogs))
         return conn, [str(c) for c in catalogs]
 

@@ -15,7 +15,7 @@ import datetime as _dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -113,7 +113,7 @@ def train(cfg, tag: str, *, algorithm: str = "dnn", path_dataset: str | Path | N
     if run_sweeps and algorithm != "dnn":
         raise ConfigError("--run-sweeps works with the DNN only")
 
-    pre_trained = _load_pre_trained(opts.pre_trained_model, algorithm, features, suffix, gpu)
+    pre_trained = _load_pre_trained(opts.pre_trained_model, algorithm, features, gpu)
     if pre_trained and pre_trained.get("arch"):
         opts.dense_branch = pre_trained["arch"]["dense_branch"]
         opts.conv_branch = pre_trained["arch"]["conv_branch"]
@@ -130,6 +130,11 @@ def train(cfg, tag: str, *, algorithm: str = "dnn", path_dataset: str | Path | N
     if opts.save or opts.plot:
         timestamp = _free_timestamp(tag_dir, tag, timestamp)
     run_name = f"{tag}-{timestamp}"
+    if run_sweeps:
+        from scope.training.sweeps import run_sweep
+
+        run_sweep(cfg, data, opts, tag=tag, group=group, gpu=gpu)
+        return TrainResult(tag=tag, algorithm=algorithm, timestamp=timestamp, metrics={}, card={})
 
     from scope.training.tracking import start_run
 
@@ -139,11 +144,6 @@ def train(cfg, tag: str, *, algorithm: str = "dnn", path_dataset: str | Path | N
                                 "dataset": dataset_path.name, "features": len(features),
                                 **{k: v for k, v in opts.as_dict().items() if not isinstance(v, list)}})
     try:
-        if run_sweeps:
-            from scope.training.sweeps import run_sweep
-
-            run_sweep(cfg, data, opts, tag=tag, group=group, gpu=gpu)
-            return TrainResult(tag=tag, algorithm=algorithm, timestamp=timestamp, metrics={}, card={})
         if algorithm == "dnn":
             model, scores, extra = _train_dnn(data, opts, gpu=gpu, pre_trained=pre_trained, tracker=tracker,
                                               log_dir=models_root.parent / "logs" / f"{tag}-{timestamp}",
@@ -188,7 +188,7 @@ def _free_timestamp(tag_dir: Path, tag: str, timestamp: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-def _load_pre_trained(path, algorithm: str, features, suffix, gpu) -> dict | None:
+def _load_pre_trained(path, algorithm: str, features, gpu) -> dict | None:
     """Load a model to continue training; check it takes the same inputs as this run."""
     if not path:
         return None
@@ -282,6 +282,7 @@ def _train_xgb(cfg, data, opts, *, pre_trained):
     dval = xg.dmatrix(X_val, y_val, data.features)
     spw = data.class_weight[1] / data.class_weight[0]
     params = xg.start_params(settings, spw, opts.random_state)
+    params.update(xg.thread_params(X_train.shape))
     history: list = []
     if pre_trained is None and not opts.skip_cv:
         params, history = xg.grid_search(dtrain, params, settings, opts.random_state)

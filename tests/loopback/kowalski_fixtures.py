@@ -3,7 +3,9 @@
 * ``kowalski_server(catalogs, **kw)``: start a :class:`LoopbackKowalski` (stopped after the test);
 * ``kowalski_config(server, ...)``: write a ``config.yaml`` in the working folder that points a
   Kowalski instance at the server, with tiny retry waits;
-* :func:`synthetic_features`: a features table in the shape of ``ZTF_source_features_DR16``.
+* :func:`synthetic_features`: a features table in the shape of ``ZTF_source_features_DR16``;
+* :func:`demo_catalogs`: every Kowalski catalog for a demo folder written by ``scope-demo-data``
+  (light curves as ``ZTF_sources_20240515``, the ancillary catalogs, optionally features).
 """
 
 from __future__ import annotations
@@ -93,3 +95,21 @@ def synthetic_features(ids, cfg: Mapping | None = None, *, seed: int = 0, missin
     for col in [c for c in df.columns if "__" in c and df[c].dtype.kind == "f"]:
         df.loc[rng.random(n) < missing_fraction, col] = np.nan
     return df
+
+
+def demo_catalogs(root, features: pd.DataFrame | None = None) -> dict[str, list[dict]]:
+    """``{catalog: documents}`` serving a ``scope-demo-data`` folder through the loopback.
+
+    Light curves get Kowalski ``_id`` s (the archive read with ``id_scheme="kowalski"`` reports
+    the same ids), catalogs keep theirs; ``features`` (a table with ``_id``) becomes
+    ``ZTF_source_features_DR16``.
+    """
+    from tests.loopback.kowalski_docs import catalogs_from_folder, feature_documents, sources_from_archive
+
+    root = Path(root)
+    out = {SOURCES: sources_from_archive(root / "ztf_archive")}
+    if (root / "catalogs").is_dir():
+        out.update(catalogs_from_folder(root / "catalogs"))
+    if features is not None:
+        out[FEATURES] = feature_documents(features)
+    return out

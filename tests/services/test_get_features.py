@@ -238,7 +238,7 @@ def test_killed_mid_run_then_resumed_gives_one_row_per_id(setup):
     out = _out(setup["dir"])
     deadline = time.time() + 60
     try:
-        while time.time() < deadline and len(list(out.glob("*.parquet"))) < 2:
+        while time.time() < deadline and len(list(out.glob(f"field_{FIELD}_iter_*.parquet"))) < 2:
             assert proc.poll() is None, proc.stderr.read().decode()
             time.sleep(0.05)
     finally:
@@ -251,5 +251,6 @@ def test_killed_mid_run_then_resumed_gives_one_row_per_id(setup):
     server.clear_faults()
     assert get_features.main(["--field", str(FIELD), "--whole-field", "--max-sources", "20"]) == 0
     df = _read_all(out.glob(f"field_{FIELD}_iter_*.parquet"))
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # unfinished files cleaned up
     assert df["_id"].is_unique
     assert sorted(df["_id"].tolist()) == sorted(i for i in setup["ids"].tolist() if i not in setup["absent"])

@@ -1,7 +1,6 @@
 """get-quad-ids through Kowalski (penquins + loopback) writes the same files as on the local archive."""
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +10,7 @@ from scope.catalogs.kowalski import KowalskiCatalogs
 from scope.catalogs.local import LocalCatalogs
 from scope.idfiles import read_ids
 from scope.services.kowalski import KowalskiClient
-from tests.loopback.kowalski_docs import catalogs_from_folder, sources_from_archive
-from tests.loopback.kowalski_fixtures import SOURCES
+from tests.loopback.kowalski_fixtures import SOURCES, demo_catalogs
 from tools import get_quad_ids
 
 FIELD = 301
@@ -26,7 +24,9 @@ def demo_sky(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     assert main(["--output-dir", str(root), "--field", str(FIELD), "--ccds", "1", "3", "--quads", "1", "4",
                  "--n-per-quad", "40", "--years", "1", "--no-config", "--quiet"]) == 0
-    return root, sources_from_archive(root / "ztf_archive"), catalogs_from_folder(root / "catalogs")
+    everything = demo_catalogs(root)
+    docs = everything.pop(SOURCES)
+    return root, docs, everything
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
 """The Kowalski client driving the real penquins library against the loopback server."""
 
+import json
 import logging
 import math
+import urllib.error
+import urllib.request
 
 import numpy as np
 import pytest
@@ -58,9 +61,7 @@ def test_queries_helpers_and_nan_decoding(kowalski_server):
     one = c.find_one(SRC, {"_id": BASE_ID + 1})
     assert one["matchid"] == 1 and len(one["data"]) == 5  # find_one: whole document
     assert c.query(kp.aggregate(SRC, [{"$match": {"ccd": 10}}, {"$count": "n"}])) == [{"n": 5}]
-    # the wire really carried the extended-JSON wrapper
-    assert any("$numberDouble" in str(e) for e in [server.execute(kp.find(SRC, {"_id": BASE_ID + 2}))]) is False
-    import urllib.request, json
+    # the wire really carries the extended-JSON wrapper that penquins decoded above
     req = urllib.request.Request(f"http://127.0.0.1:{server.port}/api/queries",
                                  data=json.dumps(kp.find(SRC, {"_id": BASE_ID + 2}, {"meanmag": 1})).encode(),
                                  headers={"Authorization": server.token, "Content-Type": "application/json"})
@@ -244,3 +245,25 @@ def test_client_from_config_errors(tmp_path):
         client_from_config(_cfg(tmp_path, "kowalski:\n  instances:\n    a: {host: h}\n"))
     with pytest.raises(ConfigError, match="kowalski.instances.mine.host is missing"):
         client_from_config(_cfg(tmp_path, "kowalski:\n  instances:\n    mine: {token: abcdefg}\n"))
+
+
+def test_catalog_listing_error_at_construction_is_asked_again(kowalski_server):
+    # penquins swallows an error reply to its catalog listing and would then refuse every query
+    server = kowalski_server({SRC: _sources(2)})
+    server.add_fault("status", status=400, json_body=True, times=1, when=query_type_is("info"))
+    c = _client(server)
+    assert c.count_documents(SRC) == 2
+    assert len(server.queries("info")) == 2
+
+
+def test_oversized_body_gets_plain_413_and_a_clear_error(kowalski_server):
+    server = kowalski_server({SRC: _sources(1)})
+    big = kp.find(SRC, {"_id": {"$in": list(range(10**13, 10**13 + 80000))}})
+    req = urllib.request.Request(f"http://127.0.0.1:{server.port}/api/queries", data=json.dumps(big).encode(),
+                                 headers={"Authorization": server.token})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req)
+    assert err.value.code == 413 and err.value.read() == b"Request Entity Too Large"
+    c = _client(server, policy=RetryPolicy(0, 0))
+    with pytest.raises(QueryError, match="reply is not JSON"):
+        c.query(big)

@@ -28,11 +28,14 @@ def test_dnn_trains_saves_and_reloads(project, training_file):
     assert card["settings"]["lr"] == 0.003 and card["settings_sources"]["lr"] == "command line"
     assert card["training"]["epochs_run"] == 6
     assert card["metrics"]["test"]["roc_auc"] >= 0.95
-    # inference path: the card's scaling + the .h5 reproduce the test metrics
-    df = read_table(training_file)
-    X = apply_scaling(df, card["features"], card["scaling"]["params"]).to_numpy("float32")
-    scores = predict(load_dnn(model_path), X, stack_dmdt(df["dmdt"], len(df)))
+    # inference path: the card's scaling + the .h5 reproduce the training's quality
     from scope.training.metrics import binary_metrics
+    from scope.training.models import load_trained_model, score_table
+
+    df = read_table(training_file)
+    scores = score_table(load_trained_model(model_path), df)
+    X = apply_scaling(df, card["features"], card["scaling"]["params"]).to_numpy("float32")
+    np.testing.assert_allclose(scores, predict(load_dnn(model_path), X, stack_dmdt(df["dmdt"], len(df))), atol=1e-6)
 
     sel = (df["variable"] > 0.7) | (df["non-variable"] > 0.7)
     assert binary_metrics((df["variable"] > 0.7)[sel], scores[sel])["roc_auc"] >= 0.95

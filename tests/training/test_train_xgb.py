@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
-import pandas as pd
 import pytest
 
 from tools.scope_train import main
@@ -42,22 +39,31 @@ def test_xgb_trains_saves_card_and_plots(project, training_file):
         assert (plots / f"{stem}{suffix}").exists(), suffix
 
 
-def test_saved_xgb_model_reproduces_card_metrics(project, training_file):
+def test_saved_xgb_model_scores_a_table_like_in_training(project, training_file):
     from scope.tables import read_table
-    from scope.training.legacy import load_xgb_booster, xgb_predict
     from scope.training.metrics import binary_metrics
-    from scope.training.scaling import apply_scaling
+    from scope.training.models import load_trained_model, score_table
 
     folder, cfg = project
     assert main(["--tag", "pnp", "--algorithm", "xgb", "--path-dataset", str(training_file), "--skip-cv",
-                 "--save", "--scale-features", "median_std"]) == 0
-    model, card = _card(folder, "xgb", "pnp")
-    # what inference will do: scale a table with the card and score it
-    df = read_table(training_file)
-    X = apply_scaling(df, card["features"], card["scaling"]["params"])
-    scores = xgb_predict(load_xgb_booster(model), X.to_numpy(), card["features"])
+                 "--save", "--scale-features", "median_std", "--random-state", "9"]) == 0
+    trained = load_trained_model(next((folder / "models_xgb" / "experiment" / "pnp").glob("*[0-9].json")))
+    assert trained.card["scaling"]["method"] == "median_std"
+    # what inference will do: the card's features and scaling applied to a feature table
+    df = read_table(training_file).sample(frac=1.0, random_state=0)  # row order must not matter
+    scores = score_table(trained, df)
     truth = (df["periodic"] > 0.7).astype(int)
     assert binary_metrics(truth, scores)["roc_auc"] > 0.95
+    # the card's test metrics are reproduced on the test rows
+    from scope.training.dataset import select_examples
+    from scope.training.splits import stratified_split
+
+    ordered = read_table(training_file)
+    ex = select_examples(ordered, "periodic", 0.7)
+    test = ex.rows[stratified_split(ex.target, 0.1, 0.1, 9).test]
+    m = binary_metrics(ex.target[np.searchsorted(ex.rows, test)], score_table(trained, ordered.iloc[test]))
+    assert m["roc_auc"] == pytest.approx(trained.card["metrics"]["test"]["roc_auc"], abs=1e-9)
+    assert m["accuracy"] == pytest.approx(trained.card["metrics"]["test"]["accuracy"], abs=1e-9)
 
 
 @pytest.mark.slow

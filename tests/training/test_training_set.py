@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scope.errors import DataError
 from tools.build_training_set import main
 
 

@@ -82,175 +82,200 @@ def _step_u32(tr, df):
 
 
 # --------------------------------------------------------------------------------------------
-# Conditional entropy
+# Conditional entropy and analysis of variance (separate or fused: they share the phase bins)
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
-def ce_batch(t, y, offsets, fmin, df, segments, n_phase, n_mag, sep,
-             summary, pk_idx, pk_val, raw_idx, raw_val):
-    """Conditional entropy H (20 x 10 bins by default); the stored score is ``-H``."""
-    n_lc = offsets.shape[0] - 1
-    for r in prange(n_lc):
-        a = offsets[r]
-        b = offsets[r + 1]
-        n = b - a
-        if n < 2:
-            _empty_row(summary[r], pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
-            continue
-        tr = t[a:b]
-        yr = y[a:b]
-        fst = np.empty(N_FST)
-        ist = np.empty(N_IST, np.int64)
-        init_state(fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
-        n_cells = n_phase * n_mag
+@njit(cache=True, nogil=True, error_model="numpy")
+def _ce_tables(yr, n_phase, n_mag):
+    """Per-light-curve constants of the CE statistic.
+
+    Returns the magnitude-bin offset of each point in the magnitude-major cell table, the
+    ``k ln k`` table (column entropy) and the fixed-point increments ``(k+1) ln(k+1) - k ln k``
+    (cell entropy, accumulated exactly in int64 while counting) with their scale.
+    """
+    n = yr.shape[0]
+    mb = np.empty(n, np.uint32)
+    for i in range(n):
         # magnitude bins as in the reference: y remapped to [5e-4, 0.9995] before binning
-        mb = np.empty(n, np.uint32)
-        for i in range(n):
-            q = int(math.floor((5e-4 + yr[i] * 0.999) * n_mag))
-            if q < 0:
-                q = 0
-            elif q >= n_mag:
-                q = n_mag - 1
-            mb[i] = q * n_phase
-        # k ln k table for the column entropy and fixed-point increments for the cell entropy
-        klnk = np.zeros(n + 2)
-        for k in range(2, n + 2):
-            klnk[k] = k * math.log(k)
-        scale = 2.0 ** 40
-        worst = n * (math.log(n + 1.0) + 1.0) + 1.0
-        while scale * worst > 4.0e18:
-            scale *= 0.5
-        dint = np.empty(n + 1, np.int64)
-        for k in range(n + 1):
-            dint[k] = np.int64(round((klnk[k + 1] - klnk[k]) * scale))
-        inv_scale = 1.0 / scale
-        dph = _step_u32(tr, df)
-        ph = np.empty(n, np.uint32)
-        cell = np.empty(n, np.uint32)
-        counts = np.zeros(n_cells, np.int32)
-        colsum = np.zeros(n_phase, np.int32)
-        vals = np.empty(BLOCK)
-        inv_n = 1.0 / n
-        nph = np.uint32(n_phase)
-        bshift, bshift2 = _bin_shifts(n_phase)
-        for s in range(segments.shape[0]):
-            start_segment(ist)
-            for k0 in range(segments[s, 0], segments[s, 1], BLOCK):
-                nk = min(BLOCK, segments[s, 1] - k0)
-                _seed_phase_u32(tr, fmin + k0 * df, ph)
-                for j in range(nk):
-                    for i in range(n):
-                        p = ph[i]
-                        cell[i] = np.uint32(((p >> bshift) * nph) >> bshift2) + mb[i]
-                        ph[i] = p + dph[i]
-                    counts[:] = 0
-                    acc = np.int64(0)
-                    for i in range(n):
-                        c = cell[i]
-                        kk = counts[c]
-                        acc += dint[kk]
-                        counts[c] = kk + 1
-                    # column (phase-bin) totals: rows of the magnitude-major table, summed
-                    for jj in range(n_phase):
-                        colsum[jj] = counts[jj]
-                    for q in range(1, n_mag):
-                        base = q * n_phase
-                        for jj in range(n_phase):
-                            colsum[jj] += counts[base + jj]
-                    hj = 0.0
-                    for jj in range(n_phase):
-                        hj += klnk[colsum[jj]]
-                    vals[j] = -(hj - acc * inv_scale) * inv_n
-                consume_block(vals, k0, nk, fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r], sep)
-        finish(fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r], summary[r])
+        q = int(math.floor((5e-4 + yr[i] * 0.999) * n_mag))
+        if q < 0:
+            q = 0
+        elif q >= n_mag:
+            q = n_mag - 1
+        mb[i] = q * n_phase
+    klnk = np.zeros(n + 2)
+    for k in range(2, n + 2):
+        klnk[k] = k * math.log(k)
+    scale = 2.0 ** 40
+    worst = n * (math.log(n + 1.0) + 1.0) + 1.0
+    while scale * worst > 4.0e18:
+        scale *= 0.5
+    dint = np.empty(n + 1, np.int64)
+    for k in range(n + 1):
+        dint[k] = np.int64(round((klnk[k + 1] - klnk[k]) * scale))
+    return mb, klnk, dint, 1.0 / scale
 
 
-# --------------------------------------------------------------------------------------------
-# Analysis of variance
-# --------------------------------------------------------------------------------------------
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+def _ce_value(pbin, mb, counts, colsum, dint, klnk, inv_scale, n_phase, n_mag):
+    """``-H`` for one frequency, from the phase bin of each point."""
+    n = pbin.shape[0]
+    counts[:] = 0
+    acc = np.int64(0)
+    for i in range(n):
+        c = pbin[i] + mb[i]
+        kk = counts[c]
+        acc += dint[kk]
+        counts[c] = kk + 1
+    # column (phase-bin) totals: rows of the magnitude-major table, summed
+    for jj in range(n_phase):
+        colsum[jj] = counts[jj]
+    for q in range(1, n_mag):
+        base = q * n_phase
+        for jj in range(n_phase):
+            colsum[jj] += counts[base + jj]
+    hj = 0.0
+    for jj in range(n_phase):
+        hj += klnk[colsum[jj]]
+    return -(hj - acc * inv_scale) / n
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
-def aov_batch(t, y, offsets, fmin, df, segments, n_bins, sep,
-              summary, pk_idx, pk_val, raw_idx, raw_val):
-    """Phase-binned analysis of variance F statistic (needs more points than bins).
+@njit(cache=True, nogil=True, error_model="numpy")
+def _aov_tables(yr, n_bins):
+    """Per-light-curve constants of the AOV statistic.
 
-    Bin count and bin sum are packed in one int64 per bin (count in the top 23 bits, the sum of
-    the magnitudes quantised to ~2**-20 of the range, offset to be non-negative, in the low 40
-    bits), so each point costs one scatter-add and the sums are exact integers.
+    Bin count and bin sum are packed in one int64 per point (count 1 in bit 40; the centred
+    magnitude quantised to about 2**-20 of its range and offset to be non-negative in the low 40
+    bits), so each point costs one scatter-add and the bin sums are exact integers.
+    Returns (packed, offset, sum of quantised values, their total sum of squares about the
+    mean, F prefactor).
+    """
+    n = yr.shape[0]
+    mean = 0.0
+    for i in range(n):
+        mean += yr[i]
+    mean /= n
+    amp = 0.0
+    for i in range(n):
+        d = abs(yr[i] - mean)
+        if d > amp:
+            amp = d
+    # quantisation bits: keep n * 2**(bits + 2) below 2**40 so the low field never overflows
+    bits = 20
+    while bits > 8 and n * 2.0 ** (bits + 2) >= 2.0 ** 40:
+        bits -= 1
+    off = np.int64(1) << (bits + 1)
+    q = (2.0 ** bits) / amp if amp > 0 else 0.0
+    packed = np.empty(n, np.int64)
+    sum_q = 0.0
+    sumsq_q = 0.0
+    for i in range(n):
+        yq = np.int64(round((yr[i] - mean) * q))
+        packed[i] = (np.int64(1) << 40) + yq + off
+        sum_q += yq
+        sumsq_q += float(yq) * float(yq)
+    s_tot = sumsq_q - sum_q * sum_q / n
+    return packed, off, sum_q, s_tot, (n - n_bins) / (n_bins - 1.0)
+
+
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+def _aov_value(pbin, packed, acc, off, sum_q, s_tot, factor, n_bins):
+    """AOV F for one frequency, from the phase bin of each point."""
+    n = pbin.shape[0]
+    acc[:] = 0
+    for i in range(n):
+        acc[pbin[i]] += packed[i]
+    low_mask = (np.int64(1) << 40) - 1
+    between = 0.0
+    for k in range(n_bins):
+        v = acc[k]
+        cnt = v >> 40
+        if cnt > 0:
+            sb = float((v & low_mask) - cnt * off)
+            between += sb * sb / cnt
+    s1 = between - sum_q * sum_q / n
+    s2 = s_tot - s1
+    return factor * s1 / s2 if s2 > 0 else np.nan
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _phase_bins(ph, dph, pbin, nb, bshift, bshift2):
+    """Phase bin of every point at the current frequency, then step the phases."""
+    for i in range(ph.shape[0]):
+        p = ph[i]
+        pbin[i] = np.uint32(((p >> bshift) * nb) >> bshift2)
+        ph[i] = p + dph[i]
+
+
+@njit(cache=True, parallel=True, fastmath=_FM, error_model="numpy")
+def ce_aov_batch(t, y, offsets, fmin, df, segments, n_phase, n_mag, do_ce, do_aov, sep,
+                 ce_summary, ce_pk_idx, ce_pk_val, ce_raw_idx, ce_raw_val,
+                 aov_summary, aov_pk_idx, aov_pk_val, aov_raw_idx, aov_raw_val):
+    """Conditional entropy (score ``-H``; ``n_phase x n_mag`` bins) and/or AOV F (``n_phase``
+    bins) in one pass: the phase binning, most of the per-frequency work, is shared.
+
+    AOV needs more points than bins (else its row is empty); CE needs 2 points.
     """
     n_lc = offsets.shape[0] - 1
     for r in prange(n_lc):
         a = offsets[r]
         b = offsets[r + 1]
         n = b - a
-        if n <= n_bins:
-            _empty_row(summary[r], pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
+        run_ce = do_ce and n >= 2
+        run_aov = do_aov and n > n_phase
+        if do_ce and not run_ce:
+            _empty_row(ce_summary[r], ce_pk_idx[r], ce_pk_val[r], ce_raw_idx[r], ce_raw_val[r])
+        if do_aov and not run_aov:
+            _empty_row(aov_summary[r], aov_pk_idx[r], aov_pk_val[r], aov_raw_idx[r], aov_raw_val[r])
+        if not (run_ce or run_aov):
             continue
         tr = t[a:b]
         yr = y[a:b]
-        fst = np.empty(N_FST)
-        ist = np.empty(N_IST, np.int64)
-        init_state(fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
-        mean = 0.0
-        for i in range(n):
-            mean += yr[i]
-        mean /= n
-        amp = 0.0
-        for i in range(n):
-            d = abs(yr[i] - mean)
-            if d > amp:
-                amp = d
-        # quantisation bits: keep n * 2**(bits + 2) below 2**40 so the low field never overflows
-        bits = 20
-        while bits > 8 and n * 2.0 ** (bits + 2) >= 2.0 ** 40:
-            bits -= 1
-        off = np.int64(1) << (bits + 1)
-        q = (2.0 ** bits) / amp if amp > 0 else 0.0
-        packed = np.empty(n, np.int64)
-        sum_q = 0.0
-        sumsq_q = 0.0
-        for i in range(n):
-            yq = np.int64(round((yr[i] - mean) * q))
-            packed[i] = (np.int64(1) << 40) + yq + off
-            sum_q += yq
-            sumsq_q += float(yq) * float(yq)
-        s_tot = sumsq_q - sum_q * sum_q / n
-        low_mask = (np.int64(1) << 40) - 1
-        factor = (n - n_bins) / (n_bins - 1.0)
+        cfst = np.empty(N_FST)
+        cist = np.empty(N_IST, np.int64)
+        afst = np.empty(N_FST)
+        aist = np.empty(N_IST, np.int64)
+        if run_ce:
+            init_state(cfst, cist, ce_pk_idx[r], ce_pk_val[r], ce_raw_idx[r], ce_raw_val[r])
+        if run_aov:
+            init_state(afst, aist, aov_pk_idx[r], aov_pk_val[r], aov_raw_idx[r], aov_raw_val[r])
+        mb, klnk, dint, inv_scale = _ce_tables(yr, n_phase, n_mag)
+        packed, off, sum_q, s_tot, factor = _aov_tables(yr, n_phase)
+        counts = np.zeros(n_phase * n_mag, np.int32)
+        colsum = np.zeros(n_phase, np.int32)
+        acc = np.zeros(n_phase, np.int64)
         dph = _step_u32(tr, df)
         ph = np.empty(n, np.uint32)
-        cell = np.empty(n, np.uint32)
-        acc = np.zeros(n_bins, np.int64)
-        vals = np.empty(BLOCK)
-        nb = np.uint32(n_bins)
-        bshift, bshift2 = _bin_shifts(n_bins)
+        pbin = np.empty(n, np.uint32)
+        cvals = np.empty(BLOCK)
+        avals = np.empty(BLOCK)
+        nb = np.uint32(n_phase)
+        bshift, bshift2 = _bin_shifts(n_phase)
         for s in range(segments.shape[0]):
-            start_segment(ist)
+            if run_ce:
+                start_segment(cist)
+            if run_aov:
+                start_segment(aist)
             for k0 in range(segments[s, 0], segments[s, 1], BLOCK):
                 nk = min(BLOCK, segments[s, 1] - k0)
                 _seed_phase_u32(tr, fmin + k0 * df, ph)
                 for j in range(nk):
-                    for i in range(n):
-                        p = ph[i]
-                        cell[i] = np.uint32(((p >> bshift) * nb) >> bshift2)
-                        ph[i] = p + dph[i]
-                    acc[:] = 0
-                    for i in range(n):
-                        acc[cell[i]] += packed[i]
-                    between = 0.0
-                    for k in range(n_bins):
-                        v = acc[k]
-                        cnt = v >> 40
-                        if cnt > 0:
-                            sb = float((v & low_mask) - cnt * off)
-                            between += sb * sb / cnt
-                    s1 = between - sum_q * sum_q / n
-                    s2 = s_tot - s1
-                    vals[j] = factor * s1 / s2 if s2 > 0 else np.nan
-                consume_block(vals, k0, nk, fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r], sep)
-        finish(fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r], summary[r])
+                    _phase_bins(ph, dph, pbin, nb, bshift, bshift2)
+                    if run_ce:
+                        cvals[j] = _ce_value(pbin, mb, counts, colsum, dint, klnk, inv_scale, n_phase, n_mag)
+                    if run_aov:
+                        avals[j] = _aov_value(pbin, packed, acc, off, sum_q, s_tot, factor, n_phase)
+                if run_ce:
+                    consume_block(cvals, k0, nk, cfst, cist, ce_pk_idx[r], ce_pk_val[r],
+                                  ce_raw_idx[r], ce_raw_val[r], sep)
+                if run_aov:
+                    consume_block(avals, k0, nk, afst, aist, aov_pk_idx[r], aov_pk_val[r],
+                                  aov_raw_idx[r], aov_raw_val[r], sep)
+        if run_ce:
+            finish(cfst, cist, ce_pk_idx[r], ce_pk_val[r], ce_raw_idx[r], ce_raw_val[r], ce_summary[r])
+        if run_aov:
+            finish(afst, aist, aov_pk_idx[r], aov_pk_val[r], aov_raw_idx[r], aov_raw_val[r], aov_summary[r])
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,7 +283,7 @@ def aov_batch(t, y, offsets, fmin, df, segments, n_bins, sep,
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, parallel=True, fastmath=_FM, error_model="numpy")
 def fpw_batch(t, y, w, offsets, fmin, df, segments, n_bins, sep,
               summary, pk_idx, pk_val, raw_idx, raw_val):
     """FPW statistic ``sum_k (sum w y)^2 / (2 sum w)`` over phase bins (y centred)."""
@@ -323,7 +348,7 @@ def fpw_batch(t, y, w, offsets, fmin, df, segments, n_bins, sep,
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, parallel=True, fastmath=_FM, error_model="numpy")
 def bls_batch(t, y, w, offsets, fmin, df, segments, n_bins, qmin, qmax, sep,
               summary, pk_idx, pk_val, raw_idx, raw_val):
     """Binned BLS: best ``s^2 / (r (W - r))`` over circular windows of the phase bins."""
@@ -413,7 +438,7 @@ def _seed_rotation(tr, f, c, s):
         s[i] = math.sin(ang)
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, parallel=True, fastmath=_FM, error_model="numpy")
 def ls_batch(t, y, offsets, fmin, df, segments, sep,
              summary, pk_idx, pk_val, raw_idx, raw_val):
     """Lomb-Scargle power ``(YC^2/CC + YS^2/SS) / YY`` with the Scargle time offset tau."""
@@ -495,7 +520,7 @@ def ls_batch(t, y, offsets, fmin, df, segments, sep,
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _chol_chi2(g, rhs, yy, size, chi2):
     """Cholesky of the leading ``size`` block of ``g``; chi2[k] for models of 2 + 2k parameters.
 
@@ -531,7 +556,7 @@ def _chol_chi2(g, rhs, yy, size, chi2):
             chi2[(i - 1) // 2] = resid
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, parallel=True, fastmath=_FM, error_model="numpy")
 def mhf_batch(t, y, w, offsets, fmin, df, segments, max_harmonics, sep,
               summary, pk_idx, pk_val, raw_idx, raw_val):
     """Multi-harmonic fit score ``max_K (BIC_0 - BIC_K)``, K = 0..max_harmonics.
@@ -693,7 +718,7 @@ def reduce_power(power, segments, sep, summary_row, pk_idx_row, pk_val_row, raw_
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def aov_at(t, y, offsets, freqs, n_bins, out):
     """AOV F of each light curve at its own list of frequencies ``freqs[r, :]`` (NaN skipped).
 

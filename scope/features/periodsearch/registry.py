@@ -222,10 +222,13 @@ class CpuBackend:
             else:
                 cpu.ls_batch(prep.t, prep.y, prep.offsets, grid.fmin, grid.df, seg, sep, *args)
         elif base == "CE":
-            cpu.ce_batch(prep.t, prep.y, prep.offsets, grid.fmin, grid.df, seg,
-                         params["phase_bins"], params["mag_bins"], sep, *args)
+            none = _no_outputs()
+            cpu.ce_aov_batch(prep.t, prep.y, prep.offsets, grid.fmin, grid.df, seg, params["phase_bins"],
+                             params["mag_bins"], True, False, sep, *args, *none)
         elif base == "AOV":
-            cpu.aov_batch(prep.t, prep.y, prep.offsets, grid.fmin, grid.df, seg, params["aov_bins"], sep, *args)
+            none = _no_outputs()
+            cpu.ce_aov_batch(prep.t, prep.y, prep.offsets, grid.fmin, grid.df, seg, params["aov_bins"],
+                             params["mag_bins"], False, True, sep, *none, *args)
         elif base == "FPW":
             cpu.fpw_batch(prep.t, prep.y, prep.w, prep.offsets, grid.fmin, grid.df, seg,
                           params["fpw_bins"], sep, *args)
@@ -238,6 +241,17 @@ class CpuBackend:
         else:  # parse_algorithm guarantees one of the above
             raise ConfigError(f"algorithm {base} has no cpu kernel")
         return out
+
+    def search_ce_aov(self, prep, grid, *, n_peaks, n_raw_ce, n_raw_aov, sep, params):
+        """CE and AOV in one pass over the grid (they share the phase bins)."""
+        ce = RawSearch.allocate(len(prep), n_peaks, n_raw_ce)
+        aov = RawSearch.allocate(len(prep), n_peaks, n_raw_aov)
+        if len(prep):
+            cpu.ce_aov_batch(prep.t, prep.y, prep.offsets, grid.fmin, grid.df, grid.segments,
+                             params["phase_bins"], params["mag_bins"], True, True, sep,
+                             ce.summary, ce.pk_idx, ce.pk_val, ce.raw_idx, ce.raw_val,
+                             aov.summary, aov.pk_idx, aov.pk_val, aov.raw_idx, aov.raw_val)
+        return ce, aov
 
     def aov_at(self, prep, freqs, n_bins):
         out = np.full(freqs.shape, np.nan)
@@ -252,6 +266,12 @@ class CpuBackend:
         if self.uses_nifty:
             extra["nifty_ls"] = lsnifty.version()
         return extra
+
+
+def _no_outputs():
+    """Empty output arrays for the half of the fused CE/AOV kernel that is switched off."""
+    return (np.empty((0, 5)), np.empty((0, 0), np.int64), np.empty((0, 0)),
+            np.empty((0, 0), np.int64), np.empty((0, 0)))
 
 
 def _min_points(base: str, params: dict) -> int:

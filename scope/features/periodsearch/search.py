@@ -92,13 +92,22 @@ def find_periods(
 
     results: dict[str, AlgorithmResult] = {}
     raws: dict[str, RawSearch] = {}
+    def n_raw_of(base):
+        return top_n if (nested and nested_from == "bins" and base in ("LS", "CE")) else 0
+
     with numba_threads(n_threads):
+        bases = [s.base for s in specs]
+        if "CE" in bases and "AOV" in bases and p["phase_bins"] == p["aov_bins"] and hasattr(impl, "search_ce_aov"):
+            # one pass over the grid for both: they share the phase binning
+            log.debug("period search CE+AOV on %d light curves (%d frequencies)", n, grid.n_kept)
+            raws["CE"], raws["AOV"] = impl.search_ce_aov(
+                prep, grid, n_peaks=n_peaks, n_raw_ce=n_raw_of("CE"), n_raw_aov=n_raw_of("AOV"), sep=sep, params=p)
         for spec in specs:
-            n_raw = top_n if (nested and nested_from == "bins" and spec.base in ("LS", "CE")) else 0
-            log.debug("period search %s on %d light curves (%d frequencies)", spec.name, n, grid.n_kept)
-            raw = impl.search(prep, grid, spec, n_peaks=n_peaks, n_raw=n_raw, sep=sep, params=p)
-            raws[spec.base] = raw
-            results[spec.suffix] = _to_result(spec, raw, grid, top_n if want_top else 0)
+            if spec.base not in raws:
+                log.debug("period search %s on %d light curves (%d frequencies)", spec.name, n, grid.n_kept)
+                raws[spec.base] = impl.search(prep, grid, spec, n_peaks=n_peaks, n_raw=n_raw_of(spec.base),
+                                              sep=sep, params=p)
+            results[spec.suffix] = _to_result(spec, raws[spec.base], grid, top_n if want_top else 0)
         if nested:
             results[NESTED_SUFFIX] = _nested(impl, prep, grid, raws, nested_from, p["aov_bins"])
     agreement = {}

@@ -69,3 +69,27 @@ def test_stack_dmdt_shapes_and_fills_missing_with_zeros():
     assert out[0].sum() == 676 and out[1].sum() == 0 and out[2].max() == 2.0
     with pytest.raises(DataError, match="row 0"):
         stack_dmdt(pd.Series([np.ones(10)], dtype=object), 1)
+
+
+@pytest.mark.parametrize("ext", ["csv", "h5"])
+def test_every_format_gives_the_same_arrays(project, synthetic, ext):
+    from scope.schema import feature_names
+    from scope.tables import write_table
+    from scope.training.dataset import load_training_set
+    from scope.training.options import class_spec, resolve_options
+    from scope.training.prepare import prepare
+
+    folder, cfg = project
+    df = synthetic(cfg, n=200).drop(columns=["latent_type"])
+    write_table(df, folder / "ts.parquet")
+    write_table(df, folder / f"ts.{ext}")
+    spec = class_spec(cfg, "vnv")
+    opts = resolve_options(cfg, spec)
+    feats = feature_names(cfg, "phenomenological", "ELS_ECE_EAOV")
+    a, b = (prepare(load_training_set(folder / name), cfg, tag="vnv", label="variable", features=feats, opts=opts,
+                    period_suffix="ELS_ECE_EAOV", source=name, use_dmdt=True)
+            for name in ("ts.parquet", f"ts.{ext}"))
+    np.testing.assert_allclose(a.X, b.X, rtol=1e-6)
+    np.testing.assert_allclose(a.dmdt, b.dmdt, rtol=1e-6)
+    assert a.dmdt.shape == (len(a.X), 26, 26, 1) and a.dmdt.any()
+    np.testing.assert_array_equal(a.target, b.target)

@@ -6,7 +6,6 @@ import os
 import shlex
 
 import pandas as pd
-import pytest
 
 from tools.assemble_training_stats import main as assemble_main
 from tools.create_training_script import main as script_main

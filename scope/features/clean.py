@@ -1,0 +1,233 @@
+"""Light-curve cleaning before feature generation (spec §4.4, with the reference's gaps closed).
+
+Per light curve, in this order:
+
+1. keep points with ``catflags == 0`` (when flags are given);
+2. keep points with finite time, magnitude and error and a positive error;
+3. drop points after ``max_timestamp_hjd`` (``t <= max`` is kept; the reference only filtered
+   whole documents, so later epochs leaked in);
+4. sort by time (stable);
+5. duplicate times: keep ONE point per time, the one with the smallest error (the first in input
+   order among equal errors);
+6. greedy high-cadence thinning: keep the first point, then every point at least
+   ``min_cadence_minutes`` after the last KEPT point (0 or None disables);
+7. drop the light curve when fewer than ``min_n_points`` remain.
+
+Times are never narrowed and never shifted here: cleaned arrays are float64 absolute HJD.
+
+Every object keeps its slot: a dropped light curve has zero points in the output and a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from scope.errors import DataError
+
+from .periodsearch.prepare import check_ragged
+
+#: Reason codes -> messages (``{min}`` and ``{n}`` are filled in).
+_REASONS = {
+    1: "no points",
+    2: "all points flagged (catflags != 0)",
+    3: "no valid points (non-finite values or errors <= 0)",
+    4: "all points after max_timestamp_hjd",
+    5: "fewer than {min} points after cleaning ({n})",
+}
+
+
+@dataclass
+class CleanedLightCurves:
+    """Output of :func:`clean_lightcurves`.
+
+    Attributes
+    ----------
+    t, m, e : ndarray of float64
+        Concatenated cleaned points (dropped light curves contribute none).
+    offsets : ndarray of int64, shape (n + 1,)
+        One slot per INPUT light curve.
+    reasons : list of (str or None)
+        Why each light curve was dropped; None for kept ones.
+    index : ndarray of int64
+        Input position of each output point (``m_clean = m_in[index]``), to carry other
+        per-point columns along.
+    codes : ndarray of int64, shape (n,)
+        Reason codes: 0 kept, 1 no points, 2 all flagged, 3 no valid points, 4 all after
+        ``max_timestamp_hjd``, 5 too few points.
+    """
+
+    t: np.ndarray
+    m: np.ndarray
+    e: np.ndarray
+    offsets: np.ndarray
+    reasons: list
+    index: np.ndarray
+    codes: np.ndarray
+
+    @property
+    def kept(self) -> np.ndarray:
+        """Boolean mask of light curves that survived."""
+        return np.array([r is None for r in self.reasons], dtype=bool)
+
+    def lengths(self) -> np.ndarray:
+        """Points per light curve (0 for dropped ones)."""
+        return np.diff(self.offsets)
+
+    def select(self, which) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Ragged ``(t, m, e, offsets)`` of the light curves ``which`` (indices or mask)."""
+        return subset_ragged(self.t, self.m, self.e, self.offsets, which)
+
+    def drop_summary(self) -> dict[str, int]:
+        """Count of dropped light curves per reason (the numbers in a reason are generalised)."""
+        summary: dict[str, int] = {}
+        for code, text in zip(self.codes, self.reasons):
+            if text is None:
+                continue
+            key = text.rsplit(" (", 1)[0] if int(code) == 5 else text
+            summary[key] = summary.get(key, 0) + 1
+        return summary
+
+
+def subset_ragged(t, m, e, offsets, which):
+    """Select light curves from ragged arrays.
+
+    Parameters
+    ----------
+    t, m, e : ndarray
+        Concatenated per-point arrays.
+    offsets : ndarray of int64, shape (n + 1,)
+    which : array_like of int or bool
+        Indices (in the order wanted) or a boolean mask of length n.
+
+    Returns
+    -------
+    t, m, e, offsets : ndarrays of the selection
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    which = np.asarray(which)
+    if which.dtype == bool:
+        if len(which) != len(offsets) - 1:
+            raise DataError(f"selection mask has {len(which)} entries for {len(offsets) - 1} light curves")
+        which = np.flatnonzero(which)
+    which = which.astype(np.int64)
+    lengths = np.diff(offsets)[which]
+    new_offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    if len(which):
+        idx = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in which]).astype(np.int64)
+    else:
+        idx = np.zeros(0, np.int64)
+    return np.asarray(t)[idx], np.asarray(m)[idx], np.asarray(e)[idx], new_offsets
+
+
+def clean_lightcurves(
+    t,
+    m,
+    e,
+    offsets,
+    *,
+    flags=None,
+    max_timestamp_hjd: float | None = None,
+    min_cadence_minutes: float | None = 30.0,
+    min_n_points: int = 50,
+) -> CleanedLightCurves:
+    """Clean a ragged batch of light curves (see the module docstring for the steps).
+
+    Parameters
+    ----------
+    t, m, e : array_like of float64
+        Concatenated absolute times (HJD), magnitudes and errors.
+    offsets : array_like of int64, shape (n + 1,)
+    flags : array_like of int, optional
+        ZTF ``catflags`` per point; only 0 is kept. None keeps every point.
+    max_timestamp_hjd : float, optional
+        Keep points with ``t <= max_timestamp_hjd``.
+    min_cadence_minutes : float, optional
+        Greedy thinning interval (minutes); 0 or None disables thinning.
+    min_n_points : int
+        Minimum points a light curve needs after cleaning.
+
+    Returns
+    -------
+    CleanedLightCurves
+    """
+    t, m, e, offsets = check_ragged(t, m, e, offsets)
+    if flags is None:
+        fl = np.zeros(len(t), dtype=np.int64)
+    else:
+        fl = np.ascontiguousarray(flags, dtype=np.int64)
+        if fl.shape != t.shape:
+            raise DataError(f"flags has {fl.shape} entries for {t.shape} points")
+    tmax = np.inf if max_timestamp_hjd is None else float(max_timestamp_hjd)
+    cadence = 0.0 if not min_cadence_minutes else float(min_cadence_minutes) / 1440.0
+    if cadence < 0:
+        raise DataError(f"min_cadence_minutes must not be negative, got {min_cadence_minutes}")
+    n = len(offsets) - 1
+    keep_idx = np.empty(len(t), dtype=np.int64)
+    new_offsets = np.zeros(n + 1, dtype=np.int64)
+    codes = np.zeros(n, dtype=np.int64)
+    counts = np.zeros(n, dtype=np.int64)
+    _clean(t, m, e, fl, offsets, tmax, cadence, int(min_n_points), keep_idx, new_offsets, codes, counts)
+    idx = keep_idx[: new_offsets[-1]]
+    reasons = [None if c == 0 else _REASONS[int(c)].format(min=int(min_n_points), n=int(k))
+               for c, k in zip(codes, counts)]
+    return CleanedLightCurves(t=t[idx], m=m[idx], e=e[idx], offsets=new_offsets, reasons=reasons,
+                              index=idx, codes=codes)
+
+
+@njit(cache=True, nogil=True)
+def _clean(t, m, e, fl, offsets, tmax, cadence, min_n, keep_idx, new_offsets, codes, counts):
+    pos = 0
+    for r in range(offsets.shape[0] - 1):
+        a = offsets[r]
+        b = offsets[r + 1]
+        new_offsets[r] = pos
+        if b <= a:
+            codes[r] = 1
+            new_offsets[r + 1] = pos
+            continue
+        cand = np.empty(b - a, np.int64)
+        nc = 0
+        n_unflagged = 0
+        n_valid = 0
+        for i in range(a, b):
+            if fl[i] != 0:
+                continue
+            n_unflagged += 1
+            if not (np.isfinite(t[i]) and np.isfinite(m[i]) and np.isfinite(e[i]) and e[i] > 0):
+                continue
+            n_valid += 1
+            if t[i] > tmax:
+                continue
+            cand[nc] = i
+            nc += 1
+        if nc == 0:
+            codes[r] = 2 if n_unflagged == 0 else (3 if n_valid == 0 else 4)
+            new_offsets[r + 1] = pos
+            continue
+        cand = cand[:nc]
+        order = np.argsort(t[cand], kind="mergesort")
+        start = pos
+        last_t = -np.inf
+        j = 0
+        while j < nc:
+            # group of equal times: keep the smallest error (first on ties)
+            best = cand[order[j]]
+            k = j + 1
+            while k < nc and t[cand[order[k]]] == t[best]:
+                other = cand[order[k]]
+                if e[other] < e[best]:
+                    best = other
+                k += 1
+            if pos == start or t[best] - last_t >= cadence:
+                keep_idx[pos] = best
+                pos += 1
+                last_t = t[best]
+            j = k
+        counts[r] = pos - start
+        if pos - start < min_n:
+            codes[r] = 5
+            pos = start
+        new_offsets[r + 1] = pos
