@@ -183,7 +183,9 @@ def _sample_ea(rng):
     period = _loguniform(rng, 1.0, 10.0)
     depth1 = _loguniform(rng, 0.15, 1.1)
     eccentric = rng.random() < 0.2
-    width = float(np.clip(rng.uniform(0.025, 0.055) * period ** (-1.0 / 3.0), 0.008, 0.06))
+    # eclipse scale in phase: (R1 + R2) / (pi a) is ~0.06 for two Sun-like stars at P = 3 d and shrinks
+    # as P^(-2/3); this generalised-Gaussian scale gives full widths of about 0.04-0.1 at P = 1-3 d
+    width = float(np.clip(rng.uniform(0.035, 0.075) * period ** (-1.0 / 3.0), 0.012, 0.08))
     return {"period": period, "t0": _t0(rng, period), "depth1": depth1,
             "depth2": depth1 * rng.uniform(0.05, 0.7), "width1": width, "width2": width * rng.uniform(0.8, 1.2),
             "sharp": rng.uniform(1.5, 3.0),

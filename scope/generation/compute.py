@@ -64,14 +64,14 @@ class FeatureComputer:
             kwargs["dm_edges"] = np.asarray(opts.dm_edges, dtype=float)
         if opts.dt_edges:
             kwargs["dt_edges"] = np.asarray(opts.dt_edges, dtype=float)
+        provenance: dict = {}
         if opts.backend is None:
-            cols = compute_lightcurve_features(sub.t, sub.m, sub.e, sub.offsets, algorithms=["Ones"], grid=None,
-                                               backend=None, **kwargs)
+            cols = compute_lightcurve_features(sub.t, sub.m, sub.e, sub.offsets, algorithms=[], grid=None,
+                                               backend=None, provenance=provenance, **kwargs)
         else:
             cols = compute_lightcurve_features(sub.t, sub.m, sub.e, sub.offsets, algorithms=list(opts.algorithms),
-                                               grid=self.grid, backend=opts.backend,
-                                               params={"qmin": opts.qmin, "qmax": opts.qmax}, **kwargs)
-        provenance = cols.pop("__provenance__", None)
+                                               grid=self.grid, backend=opts.backend, provenance=provenance,
+                                               batch_size=len(sub) or 1, **kwargs)
         if provenance:
             self._provenance = provenance
         if opts.do_cesium:

@@ -41,8 +41,6 @@ def output_path(base: Path, opts: GenerateOptions) -> Path:
 
 def fetch_and_clean(source, ids: np.ndarray, opts: GenerateOptions, summary: RunSummary) -> LightCurveBatch:
     """All light curves of ``ids``, cleaned; drops are counted in ``summary`` by reason."""
-    from scope.features.clean import clean_batch
-
     chunk = max(1, int(opts.query_size_limit))
     batches = []
     for start in tqdm(range(0, len(ids), chunk), desc="fetching light curves", disable=None if opts.progress else True,
@@ -54,10 +52,26 @@ def fetch_and_clean(source, ids: np.ndarray, opts: GenerateOptions, summary: Run
             summary.drop("without a light curve", missing)
         cleaned, reasons = clean_batch(batch, min_n_points=opts.min_n_lc_points,
                                        min_cadence_minutes=opts.min_cadence_minutes)
-        for reason in reasons.values():
-            summary.drop(reason)
+        for reason, count in reasons.items():
+            summary.drop(reason, count)
         batches.append(cleaned)
     return LightCurveBatch.concat(batches)
+
+
+def clean_batch(batch: LightCurveBatch, *, min_n_points: int, min_cadence_minutes: float,
+                max_timestamp_hjd: float | None = None) -> tuple[LightCurveBatch, dict]:
+    """Clean every light curve of a batch; return the survivors and drop counts by reason."""
+    from scope.features.clean import clean_lightcurves
+
+    res = clean_lightcurves(batch.t, batch.m, batch.e, batch.offsets, flags=batch.flags,
+                            max_timestamp_hjd=max_timestamp_hjd, min_cadence_minutes=min_cadence_minutes,
+                            min_n_points=min_n_points)
+    kept = res.kept
+    cleaned = LightCurveBatch(ids=batch.ids, offsets=res.offsets, t=res.t, m=res.m, e=res.e,
+                              flags=batch.flags[res.index], programid=batch.programid[res.index], ra=batch.ra,
+                              dec=batch.dec, band=batch.band, field=batch.field, ccd=batch.ccd, quad=batch.quad,
+                              source=batch.source)
+    return cleaned.subset(kept), res.drop_summary()
 
 
 def generate_features(cfg: Mapping, opts: GenerateOptions, *, source=None, catalogs=None,
@@ -184,7 +198,7 @@ def _open_catalogs_or_none(cfg, opts):
 def _catalog_columns(batch: LightCurveBatch, catalogs, cfg, opts) -> dict:
     """Alert statistics and external cross-match columns for a batch."""
     from scope.features.alerts import alert_stats
-    from scope.features.xmatch import closest_match_columns
+    from scope.features.xmatch import xmatch_columns
 
     n = len(batch)
     cols: dict = {}
@@ -196,8 +210,9 @@ def _catalog_columns(batch: LightCurveBatch, catalogs, cfg, opts) -> dict:
     alerts_name = opts.alerts_catalog or cfg.get("kowalski", {}).get("collections", {}).get("alerts", "ZTF_alerts")
     if _has(catalogs, alerts_name):
         hits = catalogs.cone(alerts_name, batch.ra, batch.dec, opts.xmatch_radius, columns=["braai"])
-        cols.update(alert_stats(hits["query_index"].to_numpy(np.int64),
-                                pd.to_numeric(hits["braai"], errors="coerce").to_numpy(float), n))
+        count, mean = alert_stats(n, hits["query_index"].to_numpy(np.int64),
+                                  pd.to_numeric(hits["braai"], errors="coerce").to_numpy(float))
+        cols["n_ztf_alerts"], cols["mean_ztf_alert_braai"] = count, mean
     else:
         cols["n_ztf_alerts"] = np.zeros(n, np.int64)
         cols["mean_ztf_alert_braai"] = np.zeros(n)
@@ -205,7 +220,10 @@ def _catalog_columns(batch: LightCurveBatch, catalogs, cfg, opts) -> dict:
         wanted = [f for f in fields if f != "_id"]
         if _has(catalogs, catalog):
             hits = catalogs.cone(catalog, batch.ra, batch.dec, opts.xmatch_radius, columns=wanted)
-            cols.update(closest_match_columns(catalog, fields, hits, n))
+            values = {f: hits[f].to_numpy() for f in fields if f in hits.columns}
+            xcols, _ = xmatch_columns(catalog, n, hits["query_index"].to_numpy(np.int64),
+                                      hits["sep_arcsec"].to_numpy(float), values, fields)
+            cols.update(xcols)
         else:
             cols.update(ontological_columns({catalog: fields}, n))
     return cols

@@ -107,10 +107,11 @@ def bright_star_cut(sources: pd.DataFrame, catalogs, *, gaia_catalog: str = "Gai
         return sources, np.zeros(0, np.int64)
     stars = catalogs.cone(gaia_catalog, sources["ra"].to_numpy(), sources["dec"].to_numpy(), radius,
                           columns=["phot_g_mean_mag", "bp_rp"], filters={"phot_g_mean_mag": ("lt", max_gmag)})
+    stars = stars.drop_duplicates("_id") if "_id" in stars.columns else stars
     keep = bright_star_keep_mask(
-        sources["ra"].to_numpy(float), sources["dec"].to_numpy(float),
-        stars["query_index"].to_numpy(np.int64), stars["ra"].to_numpy(float), stars["dec"].to_numpy(float),
-        stars["phot_g_mean_mag"].to_numpy(float), pd.to_numeric(stars["bp_rp"], errors="coerce").to_numpy(float),
-        xmatch_radius_arcsec=xmatch_radius)
+        sources["ra"].to_numpy(float), sources["dec"].to_numpy(float), stars["ra"].to_numpy(float),
+        stars["dec"].to_numpy(float), pd.to_numeric(stars["phot_g_mean_mag"], errors="coerce").to_numpy(float),
+        pd.to_numeric(stars["bp_rp"], errors="coerce").to_numpy(float), query_radius_arcsec=radius,
+        xmatch_radius_arcsec=xmatch_radius, max_gmag=max_gmag)
     dropped = sources.loc[~keep, "_id"].to_numpy(np.int64)
     return sources.loc[keep].reset_index(drop=True), dropped

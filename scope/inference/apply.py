@@ -397,6 +397,13 @@ def _impute(frame: pd.DataFrame, cfg: Mapping, strategies: Mapping, reference: p
     out = {}
     for suffix, strat in strategies.items():
         cols = [c for c in strat if c in frame.columns]
+        if reference is None:
+            # a column without any value cannot be filled from the batch itself; leave it (its rows
+            # stay unscored) rather than warn once per column and batch
+            empty = [c for c in cols if pd.to_numeric(frame[c], errors="coerce").isna().all()]
+            if empty:
+                log.debug("no values at all in this batch for %s", ", ".join(empty))
+                cols = [c for c in cols if c not in empty]
         work = frame
         if cols:
             part = frame[cols].apply(pd.to_numeric, errors="coerce")
@@ -404,7 +411,7 @@ def _impute(frame: pd.DataFrame, cfg: Mapping, strategies: Mapping, reference: p
             if ref is None and len(frame) > MAX_BATCH_REFERENCE:
                 ref = part.sample(MAX_BATCH_REFERENCE, random_state=0)
             imputed = impute_features(part, cfg, period_suffix=suffix, reference=ref, drop_missing=False)
-            work = frame.copy()
+            work = frame.copy(deep=False)  # copy-on-write: only the replaced columns are new
             for c in cols:
                 work[c] = pd.to_numeric(imputed[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         out[suffix] = work

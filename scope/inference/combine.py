@@ -212,7 +212,7 @@ def combine_preds(cfg: Mapping, *, path_to_preds: str | Path | None = None, comb
     use_config_fields : bool
         Only ``inference.fields_to_run`` minus ``fields_to_exclude``.
     dateobs : str, optional
-        Combine ``GCN_sources_<dateobs>`` (``:`` become ``-``) instead of fields, keyed by ``obj_id``.
+        Combine ``GCN_sources_<dateobs>`` (``:`` become ``-``) instead of fields.
     merge_dnn_xgb : bool
         Also aggregate per source into ``merged_<name>.parquet`` and its meta JSON.
     save, write_csv : bool
@@ -284,7 +284,9 @@ def combine_preds(cfg: Mapping, *, path_to_preds: str | Path | None = None, comb
 
     for name, present in todo:
         tables = {alg: _read(p) for alg, p in present.items()}
-        key = "obj_id" if dateobs and all("obj_id" in t.columns for t in tables.values()) else "_id"
+        # light curves are the rows of run-inference output; tables consolidated per object (the reference's
+        # GCN files) have only obj_id
+        key = "_id" if all("_id" in t.columns for t in tables.values()) else "obj_id"
         if len(present) == 1:
             only = next(iter(present))
             summary.missing_algorithm[name] = "xgb" if only == "dnn" else "dnn"

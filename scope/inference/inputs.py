@@ -142,7 +142,9 @@ def iter_batches(path: Path, columns: Sequence[str], batch_size: int) -> Iterato
         return
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    # pre_buffer (pyarrow's default) keeps every row group it has read cached until the file is
+    # closed: memory would grow with the file instead of staying at one batch
+    pf = pq.ParquetFile(path, pre_buffer=False)
     present = set(pf.schema_arrow.names)
     wanted = [c for c in dict.fromkeys(columns) if c in present]
     if pf.metadata.num_rows == 0 or not wanted:

@@ -3,8 +3,9 @@
 The script takes a field number (or ``specific_ids`` / ``<dateobs>_specific_ids``) as its only
 argument. Differences from the reference generator (spec §3.5, §9.17):
 
-- model paths are written relative to the script's folder and the script changes into that folder
-  first, so a project folder can be moved or copied to a cluster and its scripts still work;
+- the script first changes into the project folder it was written for (found relative to the
+  script itself) and names models relative to it, so a project folder can be moved or copied to a
+  cluster and its scripts still work;
 - ``--use-custom-python`` runs ``<python> -m tools.run_inference`` (the reference wrote
   ``<python> run-inference``, which Python reads as a file name);
 - folders of a group that hold no model (``sweeps/``, leftovers) are skipped, and the newest
@@ -59,7 +60,7 @@ def _rel(path: Path, start: Path) -> str:
         return str(Path(path).resolve())
 
 
-def render_script(models: Sequence[tuple[str, Path]], *, algorithm: str, script_dir: Path,
+def render_script(models: Sequence[tuple[str, Path]], *, algorithm: str, script_dir: Path, project_dir: Path,
                   scale_features: str = "min_max", feature_directory: str = "features", write_csv: bool = False,
                   batch_size: int = 100000, period_suffix: str | None = None, python: str | None = None,
                   config_path: str | Path | None = None, group: str = "", extra: str = "") -> str:
@@ -72,7 +73,9 @@ def render_script(models: Sequence[tuple[str, Path]], *, algorithm: str, script_
     algorithm : str
         ``dnn`` or ``xgb``.
     script_dir : path
-        Folder the script will live in (model paths are written relative to it).
+        Folder the script will live in.
+    project_dir : path
+        Folder the script runs in (model and config paths are written relative to it).
     python : str, optional
         Interpreter to run ``-m tools.run_inference`` with (default: the ``run-inference`` command).
     config_path : path, optional
@@ -83,7 +86,7 @@ def render_script(models: Sequence[tuple[str, Path]], *, algorithm: str, script_
     import scope
 
     command = f"{shlex.quote(str(python))} -m tools.run_inference" if python else "run-inference"
-    paths = " ".join(shlex.quote(_rel(p, script_dir)) for _, p in models)
+    paths = " ".join(shlex.quote(_rel(p, project_dir)) for _, p in models)
     tags = " ".join(shlex.quote(t) for t, _ in models)
     common = (f"--scale-features {shlex.quote(str(scale_features))} --feature-directory {shlex.quote(feature_directory)} "
               f"--period-suffix {shlex.quote(str(period_suffix))} --batch-size {int(batch_size)}")
@@ -94,9 +97,10 @@ def render_script(models: Sequence[tuple[str, Path]], *, algorithm: str, script_
     if write_csv:
         options += " --write-csv"
     if config_path:
-        options += f" --config-path {shlex.quote(_rel(Path(config_path), script_dir))}"
+        options += f" --config-path {shlex.quote(_rel(Path(config_path), project_dir))}"
     if extra:
         options += f" {extra}"
+    to_project = _rel(project_dir, script_dir)
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     lines = [
         "#!/bin/bash",
@@ -104,13 +108,13 @@ def render_script(models: Sequence[tuple[str, Path]], *, algorithm: str, script_
         "# (or specific_ids / <dateobs>_specific_ids for features of a source list).",
         f"# Written by create-inference-script (SCoPe {getattr(scope, '__version__', '?')}) on {stamp}"
         + (f" for models_{algorithm}/{group}" if group else "") + f": {len(models)} classes.",
-        "# Paths are relative to this script's folder, which the script runs in.",
+        "# It runs in the project folder it was written for; paths are relative to that folder.",
         "set -euo pipefail",
         'if [ "$#" -lt 1 ]; then',
         '  echo "usage: $0 <field number | specific_ids>" >&2',
         "  exit 2",
         "fi",
-        'cd "$(dirname "$0")"',
+        f'cd "$(dirname "$0")"{"/" + shlex.quote(to_project) if to_project != "." else ""}',
         f'echo "{algorithm} inference"',
         'echo -n "Running inference..."',
         f"{command} {options}",
@@ -137,8 +141,8 @@ def write_inference_script(cfg: Mapping, *, filename: str | Path | None = None, 
     if path.exists() and not overwrite:
         raise DataError(f"{path} already exists: remove it or pass --overwrite")
     models = group_models(cfg, models_dir, group_name, algorithm)
-    script_dir = path.resolve().parent
-    text = render_script(models, algorithm=algorithm, script_dir=script_dir, group=group_name, **render_kw)
+    text = render_script(models, algorithm=algorithm, script_dir=path.resolve().parent, project_dir=Path.cwd(),
+                         group=group_name, **render_kw)
     with atomic_write(path, "w") as fh:
         fh.write(text)
     os.chmod(path, os.stat(path).st_mode | 0o111)

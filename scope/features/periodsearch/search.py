@@ -107,7 +107,8 @@ def find_periods(
                 log.debug("period search %s on %d light curves (%d frequencies)", spec.name, n, grid.n_kept)
                 raws[spec.base] = impl.search(prep, grid, spec, n_peaks=n_peaks, n_raw=n_raw_of(spec.base),
                                               sep=sep, params=p)
-            results[spec.suffix] = _to_result(spec, raws[spec.base], grid, top_n if want_top else 0)
+            results[spec.suffix] = _to_result(spec, raws[spec.base], grid, top_n if want_top else 0,
+                                              varying=prep.scale > 0)
         if nested:
             results[NESTED_SUFFIX] = _nested(impl, prep, grid, raws, nested_from, p["aov_bins"])
     agreement = {}
@@ -130,10 +131,11 @@ def find_periods(
     )
 
 
-def _to_result(spec, raw: RawSearch, grid: FrequencyGrid, n_top: int) -> AlgorithmResult:
+def _to_result(spec, raw: RawSearch, grid: FrequencyGrid, n_top: int, varying) -> AlgorithmResult:
     mean, std, count, best_idx, best_val = raw.summary.T
     sign = -1.0 if spec.minimize else 1.0
-    ok = (count > 0) & (best_idx >= 0) & (std > 0)
+    # a constant light curve or a flat periodogram has no best period
+    ok = varying & (count > 0) & (best_idx >= 0) & (std > 1e-10 * np.abs(mean))
     idx = np.where(ok, best_idx, 0).astype(np.int64)
     period = np.where(ok, 1.0 / grid.frequency(idx), np.nan)
     sig = np.where(ok, significance(best_val, mean, std), np.nan)
