@@ -141,7 +141,8 @@ def _body(args) -> int:
     summary = run_inference(cfg, models, opts)
     log.info(summary.line())
     if summary.flagged_path:
-        log.info("%d sources with missing features listed in %s", summary.n_flagged, summary.flagged_path)
+        log.info("%s listed in %s", f"{summary.n_flagged} sources with missing features" if summary.n_flagged
+                 else "no source with missing features", summary.flagged_path)
     if args.time_run:
         log.info("run time: %.2f s", summary.seconds)
     return 0

@@ -27,6 +27,7 @@ from numba import njit
 
 from scope.errors import DataError
 
+from ._ragged import object_index
 from .periodsearch.prepare import check_ragged
 
 #: Reason codes -> messages (``{min}`` and ``{n}`` are filled in).
@@ -165,11 +166,28 @@ def clean_lightcurves(
     if cadence < 0:
         raise DataError(f"min_cadence_minutes must not be negative, got {min_cadence_minutes}")
     n = len(offsets) - 1
-    keep_idx = np.empty(len(t), dtype=np.int64)
+    lc = object_index(offsets)
+    unflagged = fl == 0
+    valid = unflagged & np.isfinite(t) & np.isfinite(m) & np.isfinite(e) & (e > 0)
+    in_time = valid & (t <= tmax)
+    # candidates ordered by light curve, time, error, input position (lexsort: last key first)
+    cand = np.flatnonzero(in_time)
+    cand = cand[np.lexsort((cand, e[cand], t[cand], lc[cand]))]
+    cand_offsets = np.searchsorted(lc[cand], np.arange(n + 1)).astype(np.int64)
+    keep_idx = np.empty(len(cand), dtype=np.int64)
     new_offsets = np.zeros(n + 1, dtype=np.int64)
-    codes = np.zeros(n, dtype=np.int64)
     counts = np.zeros(n, dtype=np.int64)
-    _clean(t, m, e, fl, offsets, tmax, cadence, int(min_n_points), keep_idx, new_offsets, codes, counts)
+    _thin(t, cand, cand_offsets, cadence, int(min_n_points), keep_idx, new_offsets, counts)
+    codes = np.zeros(n, dtype=np.int64)
+    lengths = np.diff(offsets)
+    n_unflagged = np.bincount(lc[unflagged], minlength=n)
+    n_valid = np.bincount(lc[valid], minlength=n)
+    n_cand = np.diff(cand_offsets)
+    codes[(counts < int(min_n_points))] = 5
+    codes[n_cand == 0] = 4
+    codes[n_valid == 0] = 3
+    codes[n_unflagged == 0] = 2
+    codes[lengths == 0] = 1
     idx = keep_idx[: new_offsets[-1]]
     reasons = [None if c == 0 else _REASONS[int(c)].format(min=int(min_n_points), n=int(k))
                for c, k in zip(codes, counts)]
@@ -178,56 +196,28 @@ def clean_lightcurves(
 
 
 @njit(cache=True, nogil=True)
-def _clean(t, m, e, fl, offsets, tmax, cadence, min_n, keep_idx, new_offsets, codes, counts):
+def _thin(t, cand, cand_offsets, cadence, min_n, keep_idx, new_offsets, counts):
+    """Duplicate times and greedy cadence thinning over time-ordered candidates.
+
+    Within a group of equal times the first candidate is the one with the smallest error (the
+    candidates arrive ordered by time, then error, then input position).
+    """
     pos = 0
-    for r in range(offsets.shape[0] - 1):
-        a = offsets[r]
-        b = offsets[r + 1]
+    for r in range(cand_offsets.shape[0] - 1):
+        a = cand_offsets[r]
+        b = cand_offsets[r + 1]
         new_offsets[r] = pos
-        if b <= a:
-            codes[r] = 1
-            new_offsets[r + 1] = pos
-            continue
-        cand = np.empty(b - a, np.int64)
-        nc = 0
-        n_unflagged = 0
-        n_valid = 0
-        for i in range(a, b):
-            if fl[i] != 0:
-                continue
-            n_unflagged += 1
-            if not (np.isfinite(t[i]) and np.isfinite(m[i]) and np.isfinite(e[i]) and e[i] > 0):
-                continue
-            n_valid += 1
-            if t[i] > tmax:
-                continue
-            cand[nc] = i
-            nc += 1
-        if nc == 0:
-            codes[r] = 2 if n_unflagged == 0 else (3 if n_valid == 0 else 4)
-            new_offsets[r + 1] = pos
-            continue
-        cand = cand[:nc]
-        order = np.argsort(t[cand], kind="mergesort")
         start = pos
         last_t = -np.inf
-        j = 0
-        while j < nc:
-            # group of equal times: keep the smallest error (first on ties)
-            best = cand[order[j]]
-            k = j + 1
-            while k < nc and t[cand[order[k]]] == t[best]:
-                other = cand[order[k]]
-                if e[other] < e[best]:
-                    best = other
-                k += 1
-            if pos == start or t[best] - last_t >= cadence:
-                keep_idx[pos] = best
+        for j in range(a, b):
+            i = cand[j]
+            if j > a and t[i] == t[cand[j - 1]]:
+                continue  # a duplicate time: the better point came first
+            if pos == start or t[i] - last_t >= cadence:
+                keep_idx[pos] = i
                 pos += 1
-                last_t = t[best]
-            j = k
+                last_t = t[i]
         counts[r] = pos - start
         if pos - start < min_n:
-            codes[r] = 5
             pos = start
         new_offsets[r + 1] = pos

@@ -12,11 +12,12 @@ Time is O(N^2) per light curve, extra memory O(1) (no array of pair differences 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from scope.errors import DataError
 
-from ._threads import numba_threads
+from ._ragged import sorted_by_time
+from ._threads import run_chunks
 from .periodsearch.prepare import check_ragged
 
 #: Default magnitude-difference edges (27 edges, mag).
@@ -45,7 +46,7 @@ def dmdt_histograms(t, m, offsets, *, dm_edges=None, dt_edges=None, n_threads: i
     dm_edges, dt_edges : array_like, optional
         Bin edges; default :data:`DM_EDGES` and :data:`DT_EDGES` (the config's ``dmdt_ints``).
     n_threads : int, optional
-        numba threads.
+        Threads (``None``: numba's setting, capped at the available CPUs).
 
     Returns
     -------
@@ -54,10 +55,9 @@ def dmdt_histograms(t, m, offsets, *, dm_edges=None, dt_edges=None, n_threads: i
     dm_e = _edges(DM_EDGES if dm_edges is None else dm_edges, "dm_edges")
     dt_e = _edges(DT_EDGES if dt_edges is None else dt_edges, "dt_edges")
     t, m, _, offsets = check_ragged(t, m, np.ones_like(np.asarray(m, dtype=np.float64)), offsets)
+    t, m = sorted_by_time(t, m, offsets=offsets)
     out = np.zeros((len(offsets) - 1, len(dm_e) - 1, len(dt_e) - 1))
-    if len(offsets) > 1:
-        with numba_threads(n_threads):
-            _dmdt_batch(t, m, offsets, dm_e, dt_e, out)
+    run_chunks(lambda a, b: _dmdt_range(t, m, offsets, dm_e, dt_e, a, b, out), len(offsets) - 1, n_threads)
     return out
 
 
@@ -82,23 +82,16 @@ def _bin_of(x, edges):
 
 @njit(cache=True, nogil=True)
 def dmdt_one(t, m, dm_edges, dt_edges, hist):
-    """Histogram of one light curve into ``hist`` (zeroed here), then L2-normalised."""
+    """Histogram of one time-sorted light curve into ``hist`` (zeroed here), L2-normalised."""
     hist[:, :] = 0.0
     n = t.shape[0]
-    order = np.arange(n)
-    for i in range(1, n):
-        if t[i] < t[i - 1]:
-            order = np.argsort(t, kind="mergesort")
-            break
     n_dt = dt_edges.shape[0] - 1
     for a in range(n - 1):
-        ia = order[a]
-        ta = t[ia]
-        ma = m[ia]
+        ta = t[a]
+        ma = m[a]
         kt = 0
         for b in range(a + 1, n):
-            ib = order[b]
-            dt = t[ib] - ta
+            dt = t[b] - ta
             # dt grows with b (sorted times): advance the dt bin instead of searching
             while kt < n_dt and dt >= dt_edges[kt + 1] and not (kt == n_dt - 1 and dt == dt_edges[n_dt]):
                 kt += 1
@@ -106,7 +99,7 @@ def dmdt_one(t, m, dm_edges, dt_edges, hist):
                 continue
             if kt >= n_dt:
                 break
-            km = _bin_of(m[ib] - ma, dm_edges)
+            km = _bin_of(m[b] - ma, dm_edges)
             if km >= 0:
                 hist[km, kt] += 1.0
     norm = 0.0
@@ -120,9 +113,9 @@ def dmdt_one(t, m, dm_edges, dt_edges, hist):
                 hist[i, j] /= norm
 
 
-@njit(cache=True, parallel=True)
-def _dmdt_batch(t, m, offsets, dm_edges, dt_edges, out):
-    for r in prange(offsets.shape[0] - 1):
+@njit(cache=True, nogil=True)
+def _dmdt_range(t, m, offsets, dm_edges, dt_edges, r0, r1, out):
+    for r in range(r0, r1):
         a = offsets[r]
         b = offsets[r + 1]
         dmdt_one(t[a:b], m[a:b], dm_edges, dt_edges, out[r])

@@ -30,11 +30,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from scope.errors import ConfigError, DataError
 
-from ._threads import numba_threads
+from ._threads import run_chunks
 from .periodsearch.prepare import check_ragged
 
 FOURIER_NAMES: tuple[str, ...] = (
@@ -71,7 +71,7 @@ def fourier_features(t, m, e, offsets, periods, *, form: str = "legacy", n_threa
     form : {"legacy", "amplitude_phase"}
         Meaning of the harmonic columns (see module docstring).
     n_threads : int, optional
-        numba threads.
+        Threads (``None``: numba's setting, capped at the available CPUs).
 
     Returns
     -------
@@ -85,9 +85,8 @@ def fourier_features(t, m, e, offsets, periods, *, form: str = "legacy", n_threa
     if periods.shape != (len(offsets) - 1,):
         raise DataError(f"need one period per light curve: {len(offsets) - 1} light curves, {periods.shape} periods")
     out = np.full((len(periods), len(FOURIER_NAMES)), np.nan)
-    if len(periods):
-        with numba_threads(n_threads):
-            _fourier_batch(t, m, e, offsets, periods, form == "amplitude_phase", out)
+    amp_phase = form == "amplitude_phase"
+    run_chunks(lambda a, b: _fourier_range(t, m, e, offsets, periods, amp_phase, a, b, out), len(periods), n_threads)
     return out
 
 
@@ -221,9 +220,9 @@ def fourier_one(t, m, e, period, amp_phase, out):
         out[col + 1] = rel - math.floor(rel)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _fourier_batch(t, m, e, offsets, periods, amp_phase, out):
-    for r in prange(offsets.shape[0] - 1):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _fourier_range(t, m, e, offsets, periods, amp_phase, r0, r1, out):
+    for r in range(r0, r1):
         a = offsets[r]
         b = offsets[r + 1]
         fourier_one(t[a:b], m[a:b], e[a:b], periods[r], amp_phase, out[r])

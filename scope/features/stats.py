@@ -37,7 +37,7 @@ use NumPy's linear interpolation):
 Below its minimum N a statistic is NaN (the reference's current backend blanks all of them below 4
 points; the release computed what it could). Statistics whose denominator vanishes (a constant
 light curve) are NaN or inf as the formula gives. Errors are clamped to at least 1e-30 where
-they divide. Points are taken in time order (sorted here if needed). Output is float64.
+they divide. Points are taken in time order (sorted first when needed). Output is float64.
 """
 
 from __future__ import annotations
@@ -45,10 +45,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._normal import log_ndtr, ndtri
-from ._threads import numba_threads
+from ._ragged import heapsort, sorted_by_time
+from ._threads import run_chunks
 from .periodsearch.prepare import check_ragged
 
 #: Column names in reference order.
@@ -90,7 +91,7 @@ def basic_stats(t, m, e, offsets, *, n_threads: int | None = None) -> np.ndarray
         and errors.
     offsets : array_like of int64, shape (n + 1,)
     n_threads : int, optional
-        numba threads (``None``: numba's current setting).
+        Threads (``None``: numba's setting, capped at the available CPUs).
 
     Returns
     -------
@@ -98,10 +99,9 @@ def basic_stats(t, m, e, offsets, *, n_threads: int | None = None) -> np.ndarray
         Columns in the order of :data:`STAT_NAMES`.
     """
     t, m, e, offsets = check_ragged(t, m, e, offsets)
+    t, m, e = sorted_by_time(t, m, e, offsets=offsets)
     out = np.full((len(offsets) - 1, len(STAT_NAMES)), np.nan)
-    if len(offsets) > 1:
-        with numba_threads(n_threads):
-            _stats_batch(t, m, e, offsets, out)
+    run_chunks(lambda a, b: _stats_range(t, m, e, offsets, a, b, out), len(offsets) - 1, n_threads)
     return out
 
 
@@ -141,7 +141,10 @@ def _anderson_darling(x):
     sd = math.sqrt(ss / (n - 1))
     if not sd > 0:
         return np.nan
-    w = np.sort((x - mean) / sd)
+    w = np.empty(n)
+    for i in range(n):
+        w[i] = (x[i] - mean) / sd
+    heapsort(w)
     acc = 0.0
     for i in range(n):
         acc += (2.0 * i + 1.0) * (log_ndtr(w[i]) + log_ndtr(-w[n - 1 - i]))
@@ -166,7 +169,8 @@ def _poly(c, x):
 def _shapiro_wilk(x):
     """Shapiro-Wilk W (Royston's AS R94 coefficients), as scipy.stats.shapiro."""
     n = x.shape[0]
-    xs = np.sort(x)
+    xs = x.copy()
+    heapsort(xs)
     if xs[n - 1] - xs[0] <= 0:
         return np.nan
     nn2 = n // 2
@@ -211,25 +215,18 @@ def _shapiro_wilk(x):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def stats_one(t, m, e, out):
-    """All 22 statistics of one light curve into ``out`` (float64[22], pre-filled with NaN)."""
+    """All 22 statistics of one time-sorted light curve into ``out`` (float64[22], NaN-filled)."""
     n = m.shape[0]
     out[0] = n
     if n < 1:
         return
-    order = np.arange(n)
-    for i in range(1, n):
-        if t[i] < t[i - 1]:
-            order = np.argsort(t, kind="mergesort")
-            break
-    mm = np.empty(n)
+    mm = m
+    tt = t
     ee = np.empty(n)
-    tt = np.empty(n)
     for i in range(n):
-        mm[i] = m[order[i]]
-        tt[i] = t[order[i]]
-        sig = e[order[i]]
-        ee[i] = sig if sig > _MIN_ERROR else _MIN_ERROR
-    ms = np.sort(mm)
+        ee[i] = e[i] if e[i] > _MIN_ERROR else _MIN_ERROR
+    ms = m.copy()
+    heapsort(ms)
     median = _percentile_sorted(ms, 50.0)
     sw = 0.0
     swm = 0.0
@@ -258,7 +255,10 @@ def stats_one(t, m, e, out):
     out[5] = wstd
     out[6] = (hi - lo) / (hi + lo)
     out[7] = excess / (n * wmean * wmean)
-    dev = np.sort(np.abs(mm - median))
+    dev = np.empty(n)
+    for i in range(n):
+        dev[i] = abs(mm[i] - median)
+    heapsort(dev)
     out[8] = _percentile_sorted(dev, 50.0)
     out[9] = _percentile_sorted(ms, 75.0) - _percentile_sorted(ms, 25.0)
     out[10] = _percentile_sorted(ms, 80.0) - _percentile_sorted(ms, 20.0)
@@ -318,9 +318,9 @@ def stats_one(t, m, e, out):
                        - 3.0 * (n - 1.0) ** 2 / ((n - 2.0) * (n - 3.0)))
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _stats_batch(t, m, e, offsets, out):
-    for r in prange(offsets.shape[0] - 1):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _stats_range(t, m, e, offsets, r0, r1, out):
+    for r in range(r0, r1):
         a = offsets[r]
         b = offsets[r + 1]
         stats_one(t[a:b], m[a:b], e[a:b], out[r])

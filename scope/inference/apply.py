@@ -194,11 +194,11 @@ def run_inference(cfg: Mapping, models: Sequence[ModelSpec], opts: InferenceOpti
         files = inputs.locate_feature_files(base, opts.feature_directory, opts.field, ccd=opts.ccd, quad=opts.quad,
                                             whole_field=opts.whole_field, prefix=opts.feature_file_prefix)
     columns_of = {p: inputs.file_columns(p) for p in files}
+    for spec in models:  # loading settles whether a card-less DNN reads dmdt
+        spec.load()
     for p, cols in columns_of.items():
         if cols:  # an empty quadrant is written as a table without columns
             check_schema(p, cols, models)
-    for spec in models:
-        spec.load()
 
     suffix = _period_suffix(cfg, models, opts.period_suffix)
     period_col = f"period_{suffix}" if suffix else "period"
@@ -238,42 +238,33 @@ def run_inference(cfg: Mapping, models: Sequence[ModelSpec], opts: InferenceOpti
                 log.info("%s is empty; skipped", path)
                 continue
             for frame, dmdt in inputs.iter_batches(path, wanted, batch_size):
-                n = len(frame)
                 n_dmdt_missing += int(frame.attrs.get("dmdt_missing", 0))
                 base_cols = _base_columns(frame, period_col, has_obj_id, has_filter)
                 if flagger is not None:
-                    names = [f for f in model_features if f in frame.columns]
-                    missing = frame[names].apply(pd.to_numeric, errors="coerce").isna().to_numpy() \
-                        if names else np.zeros((n, 0), bool)
-                    flagger.add(base_cols["_id"].to_numpy(), missing, names)
+                    _flag(flagger, frame, base_cols["_id"].to_numpy(), model_features)
                 work = _impute(frame, cfg, strategies, reference)
                 scores = {}
                 for spec in models:
                     scores[spec.column], bad = _score(spec, work, dmdt, float_type)
                     unscored[spec.column] += bad
                 for alg in algorithms:
-                    out = base_cols.copy()
-                    for spec in models:
-                        if spec.algorithm == alg:
-                            out[spec.column] = scores[spec.column]
-                    writers[alg].write(out)
-                summary.n_sources += n
-                bar.update(n)
+                    writers[alg].write(base_cols.assign(**{m.column: scores[m.column] for m in models
+                                                           if m.algorithm == alg}))
+                summary.n_sources += len(frame)
+                bar.update(len(frame))
         bar.close()
         if n_dmdt_missing:
             log.warning("%d sources have no dmdt histogram; the DNN saw zeros for them (as the reference)",
                         n_dmdt_missing)
-        end = _now()
-        feature_meta = inputs.file_metadata(files[0]) if files else {}
+        common = {**(inputs.file_metadata(files[0]) if files else {}),  # the features' own metadata first
+                  "inference_scope_code_version": _version(), "inference_dateTime_utc": start,
+                  "inference_end_dateTime_utc": _now(), "feature_files": [str(p) for p in files],
+                  "period_suffix": suffix, "float_type": float_type, "n_sources": summary.n_sources,
+                  "imputation_reference": str(opts.impute_reference) if opts.impute_reference else "batch"}
         for alg in algorithms:
             alg_models = [m for m in models if m.algorithm == alg]
-            meta = {**{k: v for k, v in feature_meta.items()},
-                    "inference_scope_code_version": _version(), "inference_dateTime_utc": start,
-                    "inference_end_dateTime_utc": end, "algorithm": alg,
-                    "models": [m.describe() for m in alg_models], "feature_files": [str(p) for p in files],
-                    "period_suffix": suffix, "float_type": float_type, "n_sources": summary.n_sources,
-                    "unscored": {m.column: unscored[m.column] for m in alg_models},
-                    "imputation_reference": str(opts.impute_reference) if opts.impute_reference else "batch"}
+            meta = {**common, "algorithm": alg, "models": [m.describe() for m in alg_models],
+                    "unscored": {m.column: unscored[m.column] for m in alg_models}}
             summary.outputs[alg] = writers[alg].close(meta)
             if opts.write_metadata:
                 _update_meta(dirs[alg] / "meta.json", opts.field, alg, alg_models, summary.n_sources)
@@ -388,6 +379,14 @@ def _schema(has_obj_id: bool, has_filter: bool, models: Sequence[ModelSpec]) -> 
     cols += [(c, pa.int64()) for c in LOCATION_COLUMNS + (("filter",) if has_filter else ())]
     cols += [(m.column, pa.float32()) for m in models]
     return cols
+
+
+def _flag(flagger, frame: pd.DataFrame, ids: np.ndarray, features: Sequence[str]) -> None:
+    """Record the sources of a batch that miss a model feature before imputation."""
+    names = [f for f in features if f in frame.columns]
+    missing = frame[names].apply(pd.to_numeric, errors="coerce").isna().to_numpy() if names \
+        else np.zeros((len(frame), 0), bool)
+    flagger.add(ids, missing, names)
 
 
 def _impute(frame: pd.DataFrame, cfg: Mapping, strategies: Mapping, reference: pd.DataFrame | None) -> dict:

@@ -53,6 +53,8 @@ def check_schema(path: str | Path, columns: Sequence[str], models: Sequence) -> 
     suffixes = file_period_suffixes(columns)
     for spec in models:
         lost = [f for f in spec.features if f not in present]
+        if spec.uses_dmdt and "dmdt" not in present:
+            lost.append("dmdt")  # the DNN's conv branch would see only zeros
         if not lost:
             continue
         bad_models.append(spec.column)

@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from scope.errors import ConfigError, DataError
+from scope.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -253,14 +253,52 @@ def _training_set_stats(cfg, features: Sequence[str], legacy: LegacyScaling) -> 
 
 
 # ---------------------------------------------------------------------------------------------
+def newest_models(cfg: Mapping, models_dir: str | Path, group: str, algorithm: str,
+                  tags: Sequence[str] | None = None) -> list[tuple[str, Path]]:
+    """``(tag, newest model file)`` for every class of ``models_<alg>/<group>/``.
+
+    Classes are the sub-folders that hold a model named ``<tag>.<ts>.<ext>`` ("newest" by that
+    time stamp); other folders (``sweeps/``, leftovers) are skipped with a note. Order: the
+    config's ``training.classes`` order, then any other tags alphabetically.
+
+    Raises
+    ------
+    DataError
+        When the group folder is missing, holds no model, or lacks one of ``tags``.
+    """
+    from scope.training.options import normalize_algorithm
+
+    algorithm = normalize_algorithm(algorithm)
+    root = mc.models_root(models_dir, algorithm) / group
+    if not root.is_dir():
+        raise DataError(f"no model group folder {root}: train models with scope-train --group {group} "
+                        f"--algorithm {algorithm} --save, or check --models-dir")
+    found, skipped = {}, []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        latest = mc.find_latest_model(models_dir, group, sub.name, algorithm)
+        if latest is None:
+            skipped.append(sub.name)
+        else:
+            found[sub.name] = latest
+    if skipped:
+        log.info("%s: no %s model in %s (skipped)", root, algorithm, ", ".join(skipped))
+    if tags:
+        unknown = [t for t in tags if t not in found]
+        if unknown:
+            raise DataError(f"no {algorithm} model for class(es) {', '.join(unknown)} in {root}")
+        found = {t: found[t] for t in tags}
+    if not found:
+        raise DataError(f"model group {root} holds no {algorithm} model (<tag>/<tag>.<YYYYmmdd_HHMMSS>"
+                        f"{mc.MODEL_EXTENSIONS[algorithm]})")
+    configured = list(((cfg.get("training") or {}).get("classes") or {}))
+    order = [t for t in configured if t in found] + sorted(t for t in found if t not in configured)
+    return [(t, found[t]) for t in order]
+
+
 def discover_group(cfg: Mapping, models_dir: str | Path, group: str, algorithm: str, *,
                    period_suffix: Any = ..., legacy: LegacyScaling | None = None,
                    tags: Sequence[str] | None = None) -> list[ModelSpec]:
-    """The newest model of every class in ``models_<alg>/<group>/``.
-
-    Classes are the sub-folders that hold a model named ``<tag>.<ts>.<ext>``; other folders
-    (``sweeps/``, plots) are skipped with a note. Order: the config's ``training.classes`` order,
-    then any other tags alphabetically.
+    """The newest model of every class in ``models_<alg>/<group>/`` (see :func:`newest_models`).
 
     Parameters
     ----------
@@ -275,41 +313,12 @@ def discover_group(cfg: Mapping, models_dir: str | Path, group: str, algorithm: 
         As in :func:`load_model_spec` (models without a card only).
     tags : sequence of str, optional
         Only these classes.
-
-    Raises
-    ------
-    DataError
-        When the group folder is missing or holds no model.
     """
     from scope.training.options import normalize_algorithm
 
     algorithm = normalize_algorithm(algorithm)
-    root = mc.models_root(models_dir, algorithm) / group
-    if not root.is_dir():
-        raise DataError(f"no model group folder {root}: train models with scope-train --group {group} "
-                        f"--algorithm {algorithm} --save, or check --models-dir")
-    found = {}
-    skipped = []
-    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        latest = mc.find_latest_model(models_dir, group, sub.name, algorithm)
-        if latest is None:
-            skipped.append(sub.name)
-            continue
-        found[sub.name] = latest
-    if skipped:
-        log.info("%s: no %s model in %s (skipped)", root, algorithm, ", ".join(skipped))
-    if tags:
-        unknown = [t for t in tags if t not in found]
-        if unknown:
-            raise DataError(f"no {algorithm} model for class(es) {', '.join(unknown)} in {root}")
-        found = {t: found[t] for t in tags}
-    if not found:
-        raise DataError(f"model group {root} holds no {algorithm} model (<tag>/<tag>.<YYYYmmdd_HHMMSS>"
-                        f"{mc.MODEL_EXTENSIONS[algorithm]})")
-    configured = list(((cfg.get("training") or {}).get("classes") or {}))
-    order = [t for t in configured if t in found] + sorted(t for t in found if t not in configured)
-    return [load_model_spec(cfg, found[t], tag=t, algorithm=algorithm, period_suffix=period_suffix, legacy=legacy)
-            for t in order]
+    return [load_model_spec(cfg, path, tag=tag, algorithm=algorithm, period_suffix=period_suffix, legacy=legacy)
+            for tag, path in newest_models(cfg, models_dir, group, algorithm, tags)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,33 +24,9 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from scope.errors import DataError
-from scope.training import model_card as mc
+from scope.inference.models import newest_models
 
 log = logging.getLogger(__name__)
-
-
-def group_models(cfg: Mapping, models_dir: str | Path, group: str, algorithm: str) -> list[tuple[str, Path]]:
-    """``(tag, newest model file)`` of every class of ``models_<alg>/<group>/``, config order first."""
-    from scope.training.options import normalize_algorithm
-
-    algorithm = normalize_algorithm(algorithm)
-    root = mc.models_root(models_dir, algorithm) / group
-    if not root.is_dir():
-        raise DataError(f"no model group folder {root}")
-    found, skipped = {}, []
-    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        latest = mc.find_latest_model(models_dir, group, sub.name, algorithm)
-        if latest is None:
-            skipped.append(sub.name)
-        else:
-            found[sub.name] = latest
-    if skipped:
-        log.info("skipped folders without a %s model in %s: %s", algorithm, root, ", ".join(skipped))
-    if not found:
-        raise DataError(f"model group {root} holds no {algorithm} model")
-    configured = list(((cfg.get("training") or {}).get("classes") or {}))
-    order = [t for t in configured if t in found] + sorted(t for t in found if t not in configured)
-    return [(t, found[t]) for t in order]
 
 
 def _rel(path: Path, start: Path) -> str:
@@ -140,7 +116,7 @@ def write_inference_script(cfg: Mapping, *, filename: str | Path | None = None, 
     path = Path(filename) if filename else Path(f"get_all_preds_{algorithm}.sh")
     if path.exists() and not overwrite:
         raise DataError(f"{path} already exists: remove it or pass --overwrite")
-    models = group_models(cfg, models_dir, group_name, algorithm)
+    models = newest_models(cfg, models_dir, group_name, algorithm)
     text = render_script(models, algorithm=algorithm, script_dir=path.resolve().parent, project_dir=Path.cwd(),
                          group=group_name, **render_kw)
     with atomic_write(path, "w") as fh:

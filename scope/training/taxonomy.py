@@ -65,8 +65,8 @@ PARENTS: dict[str, tuple[str, ...]] = {
     "eclipsing sdB+dM (HW Vir)": ("compact binary", "eclipsing"),
     "Redback pulsar": ("compact binary",),
     "CV": ("variable",),
-    "YSO": ("variable",),
-    "AGN": ("variable",),
+    "YSO": ("irregular",),
+    "AGN": ("irregular",),
 }
 
 # Common spellings of class names in labelled lists -> label column (matched case-insensitively,

@@ -24,8 +24,10 @@ def small_grid(fmin=0.0137, df=0.00731, nf=1400, gap=(600, 650), spp=5):
 
 @pytest.fixture
 def batch(rng):
+    # 250 points: more points than CE cells (the other CE accumulation path)
     lcs = [ztf_like(rng, n, period=p, amp=0.25, shape=s)
-           for n, p, s in [(150, 0.713, "sine"), (120, 3.37, "sawtooth"), (90, 1.91, "eclipse"), (60, None, "sine")]]
+           for n, p, s in [(150, 0.713, "sine"), (120, 3.37, "sawtooth"), (90, 1.91, "eclipse"), (60, None, "sine"),
+                           (250, 0.4271, "eclipse")]]
     return ragged(lcs)
 
 

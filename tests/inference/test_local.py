@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from scope.tables import read_table
-from tests.loopback.kowalski_fixtures import SOURCES, demo_catalogs, kowalski_config, kowalski_server  # noqa: F401
+from tests.loopback.kowalski_fixtures import demo_catalogs, kowalski_config, kowalski_server  # noqa: F401
 from tools.run_scope_local import main
 
 FAST = ["--max-freq", "10", "--samples-per-peak", "2", "--top-n-periods", "3", "--Ncore", "1"]
@@ -129,3 +129,11 @@ def test_position_names_never_show_sixty(ra, dec, name):
     from scope.inference.local_input import position_name
 
     assert position_name(ra, dec) == name
+
+
+def test_help_works(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])  # the reference's parser crashed here
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    assert "--path-dataset" in out and "--doCPU" in out and "--lightcurve-files" in out

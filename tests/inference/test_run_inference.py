@@ -194,7 +194,7 @@ def test_reference_release_xgb_model_without_card(project, caplog):
 
 
 @pytest.mark.slow
-def test_reference_release_dnn_model_and_a_dnn_group(project, dnn_models):
+def test_reference_release_dnn_model_and_a_dnn_group(project, dnn_models, capsys):
     work, cfg = project
     model = _legacy_copy(work, ".h5")
     feats = _legacy_features(work, cfg)
@@ -211,3 +211,8 @@ def test_reference_release_dnn_model_and_a_dnn_group(project, dnn_models):
     xgb = read_table(work / "preds_xgb" / "field_301" / "field_301.parquet")
     assert dnn.columns[-1] == "vnv_dnn" and list(xgb.columns[-2:]) == ["vnv_xgb", "pnp_xgb"]
     assert dnn["_id"].tolist() == xgb["_id"].tolist() and dnn["vnv_dnn"].between(0, 1).all()
+    # a DNN with a conv branch needs the dm-dt histograms
+    write_table(feature_table(cfg, n=5).drop(columns=["dmdt"]), _gen_file())
+    assert _run("--group-name", "experiment", "--field", "301", "--whole-field",
+                "--feature-directory", "generated_features") == 1
+    assert "missing columns: dmdt" in capsys.readouterr().err

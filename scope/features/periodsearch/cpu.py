@@ -1,8 +1,10 @@
 """numba period-search kernels: parallel over light curves, reduced to peaks on the fly.
 
-Every kernel takes a prepared ragged batch (:mod:`.prepare`), walks the kept runs of the uniform
+:func:`search_batch` runs one kernel over a prepared ragged batch (:mod:`.prepare`) with
+light curves spread over threads. Each per-light-curve kernel walks the kept runs of the uniform
 frequency grid in blocks of ``BLOCK`` frequencies and passes each block of scores to
 :func:`._tracker.consume_block`. No kernel ever holds more than one block of a periodogram.
+CE and AOV share a kernel (they share the phase bins) and run fused when both are asked for.
 
 Phases are kept incrementally: per light curve, ``frac(t_i * df)`` is a constant step, so the phase
 at the next frequency is the previous phase plus that step. For the binned statistics (CE, AOV,
@@ -24,8 +26,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
+from .._threads import run_chunks
 from ._tracker import N_FST, N_IST, consume_block, finish, init_state, start_segment
 
 #: Frequencies per block (exact phase re-seed interval).
@@ -118,27 +121,44 @@ def _ce_tables(yr, n_phase, n_mag):
 
 
 @njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
-def _ce_value(pbin, mb, counts, colsum, dint, klnk, inv_scale, n_phase, n_mag):
-    """``-H`` for one frequency, from the phase bin of each point."""
+def _ce_value(pbin, mb, counts, colcnt, have_cols, dint, klnk, inv_scale, n_phase, n_mag, incremental):
+    """``-H`` for one frequency, from the phase bin of each point.
+
+    ``H = (sum_j c_j ln c_j - sum_ij c_ij ln c_ij) / n`` with cell counts ``c_ij`` and column
+    counts ``c_j``. With ``incremental`` (fewer points than cells) the cell term is accumulated
+    exactly in fixed point while counting; otherwise it is summed over the cells afterwards
+    (measured faster once points outnumber cells). ``colcnt`` holds the column counts when
+    ``have_cols`` (the AOV pass just counted them); otherwise they are summed here.
+    """
     n = pbin.shape[0]
+    n_cells = n_phase * n_mag
     counts[:] = 0
-    acc = np.int64(0)
-    for i in range(n):
-        c = pbin[i] + mb[i]
-        kk = counts[c]
-        acc += dint[kk]
-        counts[c] = kk + 1
-    # column (phase-bin) totals: rows of the magnitude-major table, summed
-    for jj in range(n_phase):
-        colsum[jj] = counts[jj]
-    for q in range(1, n_mag):
-        base = q * n_phase
+    if incremental:
+        acc = np.int64(0)
+        for i in range(n):
+            c = pbin[i] + mb[i]
+            kk = counts[c]
+            acc += dint[kk]
+            counts[c] = kk + 1
+        hc = acc * inv_scale
+    else:
+        for i in range(n):
+            counts[pbin[i] + mb[i]] += 1
+        hc = 0.0
+        for c in range(n_cells):
+            hc += klnk[counts[c]]
+    if not have_cols:
+        # column (phase-bin) totals: rows of the magnitude-major table, summed
         for jj in range(n_phase):
-            colsum[jj] += counts[base + jj]
+            colcnt[jj] = counts[jj]
+        for q in range(1, n_mag):
+            base = q * n_phase
+            for jj in range(n_phase):
+                colcnt[jj] += counts[base + jj]
     hj = 0.0
     for jj in range(n_phase):
-        hj += klnk[colsum[jj]]
-    return -(hj - acc * inv_scale) / n
+        hj += klnk[colcnt[jj]]
+    return -(hj - hc) / n
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -180,8 +200,8 @@ def _aov_tables(yr, n_bins):
 
 
 @njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
-def _aov_value(pbin, packed, acc, off, sum_q, s_tot, factor, n_bins):
-    """AOV F for one frequency, from the phase bin of each point."""
+def _aov_value(pbin, packed, acc, off, sum_q, s_tot, factor, n_bins, colcnt):
+    """AOV F for one frequency, from the phase bin of each point; ``colcnt`` gets the bin counts."""
     n = pbin.shape[0]
     acc[:] = 0
     for i in range(n):
@@ -191,6 +211,7 @@ def _aov_value(pbin, packed, acc, off, sum_q, s_tot, factor, n_bins):
     for k in range(n_bins):
         v = acc[k]
         cnt = v >> 40
+        colcnt[k] = cnt
         if cnt > 0:
             sb = float((v & low_mask) - cnt * off)
             between += sb * sb / cnt
@@ -208,220 +229,149 @@ def _phase_bins(ph, dph, pbin, nb, bshift, bshift2):
         ph[i] = p + dph[i]
 
 
-@njit(cache=True, parallel=True, fastmath=_FM, error_model="numpy")
-def ce_aov_batch(t, y, offsets, fmin, df, segments, n_phase, n_mag, do_ce, do_aov, sep,
-                 ce_summary, ce_pk_idx, ce_pk_val, ce_raw_idx, ce_raw_val,
-                 aov_summary, aov_pk_idx, aov_pk_val, aov_raw_idx, aov_raw_val):
-    """Conditional entropy (score ``-H``; ``n_phase x n_mag`` bins) and/or AOV F (``n_phase``
-    bins) in one pass: the phase binning, most of the per-frequency work, is shared.
-
-    AOV needs more points than bins (else its row is empty); CE needs 2 points.
-    """
-    n_lc = offsets.shape[0] - 1
-    for r in prange(n_lc):
-        a = offsets[r]
-        b = offsets[r + 1]
-        n = b - a
-        run_ce = do_ce and n >= 2
-        run_aov = do_aov and n > n_phase
-        if do_ce and not run_ce:
-            _empty_row(ce_summary[r], ce_pk_idx[r], ce_pk_val[r], ce_raw_idx[r], ce_raw_val[r])
-        if do_aov and not run_aov:
-            _empty_row(aov_summary[r], aov_pk_idx[r], aov_pk_val[r], aov_raw_idx[r], aov_raw_val[r])
-        if not (run_ce or run_aov):
-            continue
-        tr = t[a:b]
-        yr = y[a:b]
-        cfst = np.empty(N_FST)
-        cist = np.empty(N_IST, np.int64)
-        afst = np.empty(N_FST)
-        aist = np.empty(N_IST, np.int64)
+@njit(cache=True, nogil=True, error_model="numpy")
+def _ce_aov_one(r, tr, yr, fmin, df, segments, n_phase, n_mag, do_ce, do_aov, sep,
+                ce_summary, ce_pk_idx, ce_pk_val, ce_raw_idx, ce_raw_val,
+                aov_summary, aov_pk_idx, aov_pk_val, aov_raw_idx, aov_raw_val):
+    """CE (score ``-H``) and/or AOV F of light curve ``r`` in one pass over the grid."""
+    n = tr.shape[0]
+    run_ce = do_ce and n >= 2
+    run_aov = do_aov and n > n_phase
+    if do_ce and not run_ce:
+        _empty_row(ce_summary[r], ce_pk_idx[r], ce_pk_val[r], ce_raw_idx[r], ce_raw_val[r])
+    if do_aov and not run_aov:
+        _empty_row(aov_summary[r], aov_pk_idx[r], aov_pk_val[r], aov_raw_idx[r], aov_raw_val[r])
+    if not (run_ce or run_aov):
+        return
+    cfst = np.empty(N_FST)
+    cist = np.empty(N_IST, np.int64)
+    afst = np.empty(N_FST)
+    aist = np.empty(N_IST, np.int64)
+    if run_ce:
+        init_state(cfst, cist, ce_pk_idx[r], ce_pk_val[r], ce_raw_idx[r], ce_raw_val[r])
+    if run_aov:
+        init_state(afst, aist, aov_pk_idx[r], aov_pk_val[r], aov_raw_idx[r], aov_raw_val[r])
+    mb, klnk, dint, inv_scale = _ce_tables(yr, n_phase, n_mag)
+    packed, off, sum_q, s_tot, factor = _aov_tables(yr, n_phase)
+    incremental = n < n_phase * n_mag
+    counts = np.zeros(n_phase * n_mag, np.int32)
+    colcnt = np.zeros(n_phase, np.int64)
+    acc = np.zeros(n_phase, np.int64)
+    dph = _step_u32(tr, df)
+    ph = np.empty(n, np.uint32)
+    pbin = np.empty(n, np.uint32)
+    cvals = np.empty(BLOCK)
+    avals = np.empty(BLOCK)
+    nb = np.uint32(n_phase)
+    bshift, bshift2 = _bin_shifts(n_phase)
+    for s in range(segments.shape[0]):
         if run_ce:
-            init_state(cfst, cist, ce_pk_idx[r], ce_pk_val[r], ce_raw_idx[r], ce_raw_val[r])
+            start_segment(cist)
         if run_aov:
-            init_state(afst, aist, aov_pk_idx[r], aov_pk_val[r], aov_raw_idx[r], aov_raw_val[r])
-        mb, klnk, dint, inv_scale = _ce_tables(yr, n_phase, n_mag)
-        packed, off, sum_q, s_tot, factor = _aov_tables(yr, n_phase)
-        counts = np.zeros(n_phase * n_mag, np.int32)
-        colsum = np.zeros(n_phase, np.int32)
-        acc = np.zeros(n_phase, np.int64)
-        dph = _step_u32(tr, df)
-        ph = np.empty(n, np.uint32)
-        pbin = np.empty(n, np.uint32)
-        cvals = np.empty(BLOCK)
-        avals = np.empty(BLOCK)
-        nb = np.uint32(n_phase)
-        bshift, bshift2 = _bin_shifts(n_phase)
-        for s in range(segments.shape[0]):
-            if run_ce:
-                start_segment(cist)
-            if run_aov:
-                start_segment(aist)
-            for k0 in range(segments[s, 0], segments[s, 1], BLOCK):
-                nk = min(BLOCK, segments[s, 1] - k0)
-                _seed_phase_u32(tr, fmin + k0 * df, ph)
-                for j in range(nk):
-                    _phase_bins(ph, dph, pbin, nb, bshift, bshift2)
-                    if run_ce:
-                        cvals[j] = _ce_value(pbin, mb, counts, colsum, dint, klnk, inv_scale, n_phase, n_mag)
-                    if run_aov:
-                        avals[j] = _aov_value(pbin, packed, acc, off, sum_q, s_tot, factor, n_phase)
-                if run_ce:
-                    consume_block(cvals, k0, nk, cfst, cist, ce_pk_idx[r], ce_pk_val[r],
-                                  ce_raw_idx[r], ce_raw_val[r], sep)
+            start_segment(aist)
+        for k0 in range(segments[s, 0], segments[s, 1], BLOCK):
+            nk = min(BLOCK, segments[s, 1] - k0)
+            _seed_phase_u32(tr, fmin + k0 * df, ph)
+            for j in range(nk):
+                _phase_bins(ph, dph, pbin, nb, bshift, bshift2)
                 if run_aov:
-                    consume_block(avals, k0, nk, afst, aist, aov_pk_idx[r], aov_pk_val[r],
-                                  aov_raw_idx[r], aov_raw_val[r], sep)
-        if run_ce:
-            finish(cfst, cist, ce_pk_idx[r], ce_pk_val[r], ce_raw_idx[r], ce_raw_val[r], ce_summary[r])
-        if run_aov:
-            finish(afst, aist, aov_pk_idx[r], aov_pk_val[r], aov_raw_idx[r], aov_raw_val[r], aov_summary[r])
+                    avals[j] = _aov_value(pbin, packed, acc, off, sum_q, s_tot, factor, n_phase, colcnt)
+                if run_ce:
+                    # with AOV on, its bin counts are CE's column counts: no need to sum them again
+                    cvals[j] = _ce_value(pbin, mb, counts, colcnt, run_aov, dint, klnk, inv_scale, n_phase, n_mag,
+                                         incremental)
+            if run_ce:
+                consume_block(cvals, k0, nk, cfst, cist, ce_pk_idx[r], ce_pk_val[r],
+                              ce_raw_idx[r], ce_raw_val[r], sep)
+            if run_aov:
+                consume_block(avals, k0, nk, afst, aist, aov_pk_idx[r], aov_pk_val[r],
+                              aov_raw_idx[r], aov_raw_val[r], sep)
+    if run_ce:
+        finish(cfst, cist, ce_pk_idx[r], ce_pk_val[r], ce_raw_idx[r], ce_raw_val[r], ce_summary[r])
+    if run_aov:
+        finish(afst, aist, aov_pk_idx[r], aov_pk_val[r], aov_raw_idx[r], aov_raw_val[r], aov_summary[r])
 
 
 # --------------------------------------------------------------------------------------------
-# Finkbeiner phase-folded weighted power
+# Weighted phase-binned statistics: FPW and BLS
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, parallel=True, fastmath=_FM, error_model="numpy")
-def fpw_batch(t, y, w, offsets, fmin, df, segments, n_bins, sep,
-              summary, pk_idx, pk_val, raw_idx, raw_val):
-    """FPW statistic ``sum_k (sum w y)^2 / (2 sum w)`` over phase bins (y centred)."""
-    n_lc = offsets.shape[0] - 1
-    for r in prange(n_lc):
-        a = offsets[r]
-        b = offsets[r + 1]
-        n = b - a
-        if n < 2:
-            _empty_row(summary[r], pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
-            continue
-        tr = t[a:b]
-        fst = np.empty(N_FST)
-        ist = np.empty(N_IST, np.int64)
-        init_state(fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
-        sw = 0.0
-        swy = 0.0
-        for i in range(n):
-            sw += w[a + i]
-            swy += w[a + i] * y[a + i]
-        ybar = swy / sw
-        wy = np.empty(n)
-        wr = np.empty(n)
-        for i in range(n):
-            wr[i] = w[a + i]
-            wy[i] = w[a + i] * (y[a + i] - ybar)
-        dph = _step_u32(tr, df)
-        ph = np.empty(n, np.uint32)
-        cell = np.empty(n, np.uint32)
-        bw = np.zeros(n_bins)
-        by = np.zeros(n_bins)
-        vals = np.empty(BLOCK)
-        nb = np.uint32(n_bins)
-        bshift, bshift2 = _bin_shifts(n_bins)
-        for s in range(segments.shape[0]):
-            start_segment(ist)
-            for k0 in range(segments[s, 0], segments[s, 1], BLOCK):
-                nk = min(BLOCK, segments[s, 1] - k0)
-                _seed_phase_u32(tr, fmin + k0 * df, ph)
-                for j in range(nk):
-                    for i in range(n):
-                        p = ph[i]
-                        cell[i] = np.uint32(((p >> bshift) * nb) >> bshift2)
-                        ph[i] = p + dph[i]
-                    bw[:] = 0.0
-                    by[:] = 0.0
-                    for i in range(n):
-                        c = cell[i]
-                        bw[c] += wr[i]
-                        by[c] += wy[i]
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+def _bls_value(bw, by, cw, cy, total_w, n_bins, lmin, lmax):
+    """Best ``s^2 / (r (W - r))`` over circular windows of ``lmin..lmax`` phase bins."""
+    # prefix sums over the bins repeated twice: circular windows become slices
+    for k in range(2 * n_bins):
+        cw[k + 1] = cw[k] + bw[k % n_bins]
+        cy[k + 1] = cy[k] + by[k % n_bins]
+    best = 0.0
+    for length in range(lmin, lmax + 1):
+        for st in range(n_bins):
+            rw = cw[st + length] - cw[st]
+            rest = total_w - rw
+            if rw > 0 and rest > 0:
+                sy = cy[st + length] - cy[st]
+                pw = sy * sy / (rw * rest)
+                if pw > best:
+                    best = pw
+    return best
+
+
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+def _weighted_binned_one(r, tr, yr, wr, fmin, df, segments, n_bins, is_bls, qmin, qmax, sep,
+                         summary, pk_idx, pk_val, raw_idx, raw_val):
+    """FPW ``sum_k (sum w y)^2 / (2 sum w)`` or BLS over phase bins (y centred on its weighted mean)."""
+    n = tr.shape[0]
+    if n < 2:
+        _empty_row(summary[r], pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
+        return
+    fst = np.empty(N_FST)
+    ist = np.empty(N_IST, np.int64)
+    init_state(fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
+    sw = 0.0
+    swy = 0.0
+    for i in range(n):
+        sw += wr[i]
+        swy += wr[i] * yr[i]
+    ybar = swy / sw
+    wy = np.empty(n)
+    for i in range(n):
+        wy[i] = wr[i] * (yr[i] - ybar)
+    lmin = max(1, int(math.floor(qmin * n_bins)))
+    lmax = max(lmin, min(n_bins - 1, int(math.ceil(qmax * n_bins))))
+    dph = _step_u32(tr, df)
+    ph = np.empty(n, np.uint32)
+    pbin = np.empty(n, np.uint32)
+    bw = np.zeros(n_bins)
+    by = np.zeros(n_bins)
+    cw = np.zeros(2 * n_bins + 1)
+    cy = np.zeros(2 * n_bins + 1)
+    vals = np.empty(BLOCK)
+    nb = np.uint32(n_bins)
+    bshift, bshift2 = _bin_shifts(n_bins)
+    for s in range(segments.shape[0]):
+        start_segment(ist)
+        for k0 in range(segments[s, 0], segments[s, 1], BLOCK):
+            nk = min(BLOCK, segments[s, 1] - k0)
+            _seed_phase_u32(tr, fmin + k0 * df, ph)
+            for j in range(nk):
+                _phase_bins(ph, dph, pbin, nb, bshift, bshift2)
+                bw[:] = 0.0
+                by[:] = 0.0
+                for i in range(n):
+                    c = pbin[i]
+                    bw[c] += wr[i]
+                    by[c] += wy[i]
+                if is_bls:
+                    vals[j] = _bls_value(bw, by, cw, cy, sw, n_bins, lmin, lmax)
+                else:
                     tot = 0.0
                     for k in range(n_bins):
                         if bw[k] > 0:
                             tot += by[k] * by[k] / (2.0 * bw[k])
                     vals[j] = tot
-                consume_block(vals, k0, nk, fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r], sep)
-        finish(fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r], summary[r])
-
-
-# --------------------------------------------------------------------------------------------
-# Box least squares
-# --------------------------------------------------------------------------------------------
-
-
-@njit(cache=True, parallel=True, fastmath=_FM, error_model="numpy")
-def bls_batch(t, y, w, offsets, fmin, df, segments, n_bins, qmin, qmax, sep,
-              summary, pk_idx, pk_val, raw_idx, raw_val):
-    """Binned BLS: best ``s^2 / (r (W - r))`` over circular windows of the phase bins."""
-    n_lc = offsets.shape[0] - 1
-    lmin = max(1, int(math.floor(qmin * n_bins)))
-    lmax = min(n_bins - 1, int(math.ceil(qmax * n_bins)))
-    if lmax < lmin:
-        lmax = lmin
-    for r in prange(n_lc):
-        a = offsets[r]
-        b = offsets[r + 1]
-        n = b - a
-        if n < 2:
-            _empty_row(summary[r], pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
-            continue
-        tr = t[a:b]
-        fst = np.empty(N_FST)
-        ist = np.empty(N_IST, np.int64)
-        init_state(fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
-        sw = 0.0
-        swy = 0.0
-        for i in range(n):
-            sw += w[a + i]
-            swy += w[a + i] * y[a + i]
-        ybar = swy / sw
-        wy = np.empty(n)
-        wr = np.empty(n)
-        for i in range(n):
-            wr[i] = w[a + i]
-            wy[i] = w[a + i] * (y[a + i] - ybar)
-        dph = _step_u32(tr, df)
-        ph = np.empty(n, np.uint32)
-        cell = np.empty(n, np.uint32)
-        bw = np.zeros(n_bins)
-        by = np.zeros(n_bins)
-        cw = np.zeros(2 * n_bins + 1)
-        cy = np.zeros(2 * n_bins + 1)
-        vals = np.empty(BLOCK)
-        nb = np.uint32(n_bins)
-        bshift, bshift2 = _bin_shifts(n_bins)
-        for s in range(segments.shape[0]):
-            start_segment(ist)
-            for k0 in range(segments[s, 0], segments[s, 1], BLOCK):
-                nk = min(BLOCK, segments[s, 1] - k0)
-                _seed_phase_u32(tr, fmin + k0 * df, ph)
-                for j in range(nk):
-                    for i in range(n):
-                        p = ph[i]
-                        cell[i] = np.uint32(((p >> bshift) * nb) >> bshift2)
-                        ph[i] = p + dph[i]
-                    bw[:] = 0.0
-                    by[:] = 0.0
-                    for i in range(n):
-                        c = cell[i]
-                        bw[c] += wr[i]
-                        by[c] += wy[i]
-                    # prefix sums over the bins repeated twice: circular windows become slices
-                    for k in range(2 * n_bins):
-                        cw[k + 1] = cw[k] + bw[k % n_bins]
-                        cy[k + 1] = cy[k] + by[k % n_bins]
-                    best = 0.0
-                    for length in range(lmin, lmax + 1):
-                        for st in range(n_bins):
-                            rw = cw[st + length] - cw[st]
-                            rest = sw - rw
-                            if rw > 0 and rest > 0:
-                                sy = cy[st + length] - cy[st]
-                                pw = sy * sy / (rw * rest)
-                                if pw > best:
-                                    best = pw
-                    vals[j] = best
-                consume_block(vals, k0, nk, fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r], sep)
-        finish(fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r], summary[r])
+            consume_block(vals, k0, nk, fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r], sep)
+    finish(fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r], summary[r])
 
 
 # --------------------------------------------------------------------------------------------
@@ -438,81 +388,75 @@ def _seed_rotation(tr, f, c, s):
         s[i] = math.sin(ang)
 
 
-@njit(cache=True, parallel=True, fastmath=_FM, error_model="numpy")
-def ls_batch(t, y, offsets, fmin, df, segments, sep,
-             summary, pk_idx, pk_val, raw_idx, raw_val):
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+def _ls_one(r, tr, yr, fmin, df, segments, sep, summary, pk_idx, pk_val, raw_idx, raw_val):
     """Lomb-Scargle power ``(YC^2/CC + YS^2/SS) / YY`` with the Scargle time offset tau."""
-    n_lc = offsets.shape[0] - 1
-    for r in prange(n_lc):
-        a = offsets[r]
-        b = offsets[r + 1]
-        n = b - a
-        if n < 3:
-            _empty_row(summary[r], pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
-            continue
-        tr = t[a:b]
-        fst = np.empty(N_FST)
-        ist = np.empty(N_IST, np.int64)
-        init_state(fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
-        mean = 0.0
-        for i in range(n):
-            mean += y[a + i]
-        mean /= n
-        yc = np.empty(n)
-        yy = 0.0
-        for i in range(n):
-            yc[i] = y[a + i] - mean
-            yy += yc[i] * yc[i]
-        c = np.empty(n)
-        s = np.empty(n)
-        dc = np.empty(n)
-        ds = np.empty(n)
-        _seed_rotation(tr, df, dc, ds)
-        vals = np.empty(BLOCK)
-        half_n = 0.5 * n
-        for sg in range(segments.shape[0]):
-            start_segment(ist)
-            for k0 in range(segments[sg, 0], segments[sg, 1], BLOCK):
-                nk = min(BLOCK, segments[sg, 1] - k0)
-                _seed_rotation(tr, fmin + k0 * df, c, s)
-                for j in range(nk):
-                    sc = 0.0
-                    ss = 0.0
-                    c2 = 0.0
-                    s2 = 0.0
-                    for i in range(n):
-                        ci = c[i]
-                        si = s[i]
-                        sc += yc[i] * ci
-                        ss += yc[i] * si
-                        c2 += ci * ci - si * si
-                        s2 += ci * si
-                        c[i] = ci * dc[i] - si * ds[i]
-                        s[i] = si * dc[i] + ci * ds[i]
-                    s2 *= 2.0
-                    h = math.sqrt(c2 * c2 + s2 * s2)
-                    if h > 0:
-                        cos2 = c2 / h
-                        sin2 = s2 / h
-                    else:
-                        cos2 = 1.0
-                        sin2 = 0.0
-                    ct = math.sqrt(max(0.0, 0.5 * (1.0 + cos2)))
-                    st = math.sqrt(max(0.0, 0.5 * (1.0 - cos2)))
-                    if sin2 < 0:
-                        st = -st
-                    ycos = sc * ct + ss * st
-                    ysin = ss * ct - sc * st
-                    cc = half_n + 0.5 * h
-                    sss = half_n - 0.5 * h
-                    p = 0.0
-                    if cc > 1e-12 * n:
-                        p += ycos * ycos / cc
-                    if sss > 1e-12 * n:
-                        p += ysin * ysin / sss
-                    vals[j] = p / yy if yy > 0 else np.nan
-                consume_block(vals, k0, nk, fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r], sep)
-        finish(fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r], summary[r])
+    n = tr.shape[0]
+    if n < 3:
+        _empty_row(summary[r], pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
+        return
+    fst = np.empty(N_FST)
+    ist = np.empty(N_IST, np.int64)
+    init_state(fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
+    mean = 0.0
+    for i in range(n):
+        mean += yr[i]
+    mean /= n
+    yc = np.empty(n)
+    yy = 0.0
+    for i in range(n):
+        yc[i] = yr[i] - mean
+        yy += yc[i] * yc[i]
+    c = np.empty(n)
+    s = np.empty(n)
+    dc = np.empty(n)
+    ds = np.empty(n)
+    _seed_rotation(tr, df, dc, ds)
+    vals = np.empty(BLOCK)
+    half_n = 0.5 * n
+    for sg in range(segments.shape[0]):
+        start_segment(ist)
+        for k0 in range(segments[sg, 0], segments[sg, 1], BLOCK):
+            nk = min(BLOCK, segments[sg, 1] - k0)
+            _seed_rotation(tr, fmin + k0 * df, c, s)
+            for j in range(nk):
+                sc = 0.0
+                ss = 0.0
+                c2 = 0.0
+                s2 = 0.0
+                for i in range(n):
+                    ci = c[i]
+                    si = s[i]
+                    sc += yc[i] * ci
+                    ss += yc[i] * si
+                    c2 += ci * ci - si * si
+                    s2 += ci * si
+                    c[i] = ci * dc[i] - si * ds[i]
+                    s[i] = si * dc[i] + ci * ds[i]
+                s2 *= 2.0
+                h = math.sqrt(c2 * c2 + s2 * s2)
+                if h > 0:
+                    cos2 = c2 / h
+                    sin2 = s2 / h
+                else:
+                    cos2 = 1.0
+                    sin2 = 0.0
+                ct = math.sqrt(max(0.0, 0.5 * (1.0 + cos2)))
+                st = math.sqrt(max(0.0, 0.5 * (1.0 - cos2)))
+                if sin2 < 0:
+                    st = -st
+                ycos = sc * ct + ss * st
+                ysin = ss * ct - sc * st
+                cc = half_n + 0.5 * h
+                sss = half_n - 0.5 * h
+                p = 0.0
+                if cc > 1e-12 * n:
+                    p += ycos * ycos / cc
+                if sss > 1e-12 * n:
+                    p += ysin * ysin / sss
+                vals[j] = p / yy if yy > 0 else np.nan
+            consume_block(vals, k0, nk, fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r], sep)
+    finish(fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r], summary[r])
 
 
 # --------------------------------------------------------------------------------------------
@@ -556,141 +500,202 @@ def _chol_chi2(g, rhs, yy, size, chi2):
             chi2[(i - 1) // 2] = resid
 
 
-@njit(cache=True, parallel=True, fastmath=_FM, error_model="numpy")
-def mhf_batch(t, y, w, offsets, fmin, df, segments, max_harmonics, sep,
-              summary, pk_idx, pk_val, raw_idx, raw_val):
-    """Multi-harmonic fit score ``max_K (BIC_0 - BIC_K)``, K = 0..max_harmonics.
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+def _mhf_one(r, tr, yr, wr, fmin, df, segments, kh, sep, summary, pk_idx, pk_val, raw_idx, raw_val):
+    """Multi-harmonic fit score ``max_K (BIC_0 - BIC_K)``, K = 0..kh.
 
     Model: offset + slope * (t - t_min) + sum_{k<=K} A_k cos(k phi) + B_k sin(k phi), weights
     ``w``. The normal matrix is assembled from harmonic sums (products of harmonics are
     harmonics), so each point costs O(K) per frequency.
     """
-    n_lc = offsets.shape[0] - 1
-    kh = max_harmonics
+    n = tr.shape[0]
+    if n < 3:
+        _empty_row(summary[r], pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
+        return
     size = 2 + 2 * kh
-    for r in prange(n_lc):
+    fst = np.empty(N_FST)
+    ist = np.empty(N_IST, np.int64)
+    init_state(fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
+    span = 0.0
+    for i in range(n):
+        if tr[i] - tr[0] > span:
+            span = tr[i] - tr[0]
+    inv_span = 1.0 / span if span > 0 else 0.0
+    wy = np.empty(n)
+    wt = np.empty(n)
+    w0 = 0.0
+    t1 = 0.0
+    t2 = 0.0
+    y0 = 0.0
+    yt = 0.0
+    yy = 0.0
+    for i in range(n):
+        wi = wr[i]
+        ti = (tr[i] - tr[0]) * inv_span
+        yi = yr[i]
+        wy[i] = wi * yi
+        wt[i] = wi * ti
+        w0 += wi
+        t1 += wi * ti
+        t2 += wi * ti * ti
+        y0 += wi * yi
+        yt += wi * yi * ti
+        yy += wi * yi * yi
+    log_n = math.log(n)
+    g = np.zeros((size, size))
+    rhs = np.zeros(size)
+    chi2 = np.empty(kh + 1)
+    csum = np.zeros(2 * kh + 1)
+    ssum = np.zeros(2 * kh + 1)
+    tcs = np.zeros(kh + 1)
+    tss = np.zeros(kh + 1)
+    ycs = np.zeros(kh + 1)
+    yss = np.zeros(kh + 1)
+    c = np.empty(n)
+    s = np.empty(n)
+    dc = np.empty(n)
+    ds = np.empty(n)
+    _seed_rotation(tr, df, dc, ds)
+    vals = np.empty(BLOCK)
+    for sg in range(segments.shape[0]):
+        start_segment(ist)
+        for k0 in range(segments[sg, 0], segments[sg, 1], BLOCK):
+            nk = min(BLOCK, segments[sg, 1] - k0)
+            _seed_rotation(tr, fmin + k0 * df, c, s)
+            for j in range(nk):
+                csum[:] = 0.0
+                ssum[:] = 0.0
+                tcs[:] = 0.0
+                tss[:] = 0.0
+                ycs[:] = 0.0
+                yss[:] = 0.0
+                for i in range(n):
+                    c1 = c[i]
+                    s1 = s[i]
+                    ck = c1
+                    sk = s1
+                    for h in range(1, 2 * kh + 1):
+                        csum[h] += wr[i] * ck
+                        ssum[h] += wr[i] * sk
+                        if h <= kh:
+                            tcs[h] += wt[i] * ck
+                            tss[h] += wt[i] * sk
+                            ycs[h] += wy[i] * ck
+                            yss[h] += wy[i] * sk
+                        cn = ck * c1 - sk * s1
+                        sk = sk * c1 + ck * s1
+                        ck = cn
+                    c[i] = c1 * dc[i] - s1 * ds[i]
+                    s[i] = s1 * dc[i] + c1 * ds[i]
+                csum[0] = w0
+                # the normal matrix; its lower triangle is what Cholesky reads
+                g[0, 0] = w0
+                g[1, 0] = t1
+                g[1, 1] = t2
+                rhs[0] = y0
+                rhs[1] = yt
+                for p in range(1, kh + 1):
+                    ip = 2 * p
+                    g[ip, 0] = csum[p]
+                    g[ip + 1, 0] = ssum[p]
+                    g[ip, 1] = tcs[p]
+                    g[ip + 1, 1] = tss[p]
+                    rhs[ip] = ycs[p]
+                    rhs[ip + 1] = yss[p]
+                    for q in range(1, p + 1):
+                        iq = 2 * q
+                        dpq = p - q
+                        spq = p + q
+                        g[ip, iq] = 0.5 * (csum[dpq] + csum[spq])
+                        g[ip + 1, iq + 1] = 0.5 * (csum[dpq] - csum[spq])
+                        # cos(p) sin(q) and sin(p) cos(q)
+                        g[ip, iq + 1] = 0.5 * (ssum[spq] - ssum[dpq])
+                        g[ip + 1, iq] = 0.5 * (ssum[spq] + ssum[dpq])
+                for p in range(size):
+                    for q in range(p + 1, size):
+                        g[p, q] = g[q, p]
+                _chol_chi2(g, rhs, yy, size, chi2)
+                bic0 = chi2[0] + log_n * 2.0
+                best = 0.0
+                for k in range(1, kh + 1):
+                    gain = bic0 - (chi2[k] + log_n * (2.0 + 2.0 * k))
+                    if gain > best:
+                        best = gain
+                vals[j] = best
+            consume_block(vals, k0, nk, fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r], sep)
+    finish(fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r], summary[r])
+
+
+# --------------------------------------------------------------------------------------------
+# The one parallel entry point
+# --------------------------------------------------------------------------------------------
+
+#: Kernel codes of :func:`search_batch`.
+CE_AOV, FPW, BLS, LS, MHF = 0, 1, 2, 3, 4
+
+
+def search_batch(code, t, y, w, offsets, fmin, df, segments, ipar, fpar, sep, outputs, outputs2, n_threads=None):
+    """Run kernel ``code`` on every light curve, light curves spread over ``n_threads`` threads.
+
+    ``ipar``/``fpar`` carry the integer/float parameters: CE_AOV (n_phase, n_mag, do_ce,
+    do_aov; CE results in ``outputs``, AOV in ``outputs2``), FPW (n_bins), BLS (n_bins; qmin,
+    qmax), LS (), MHF (max_harmonics). ``outputs``/``outputs2`` are the 5-tuples of arrays
+    described in the module docstring (zero rows when unused). Each kernel family has its own
+    compiled range function, so a run compiles only what it uses.
+    """
+    if code == CE_AOV:
+        def work(r0, r1):
+            _ce_aov_range(t, y, offsets, fmin, df, segments, ipar[0], ipar[1], ipar[2] != 0, ipar[3] != 0,
+                          sep, r0, r1, *outputs, *outputs2)
+    elif code in (FPW, BLS):
+        def work(r0, r1):
+            _weighted_range(t, y, w, offsets, fmin, df, segments, ipar[0], code == BLS, fpar[0], fpar[1],
+                            sep, r0, r1, *outputs)
+    elif code == LS:
+        def work(r0, r1):
+            _ls_range(t, y, offsets, fmin, df, segments, sep, r0, r1, *outputs)
+    else:
+        def work(r0, r1):
+            _mhf_range(t, y, w, offsets, fmin, df, segments, ipar[0], sep, r0, r1, *outputs)
+    # one light curve per task: costs are uneven (lengths differ) and each is large
+    n_lc = len(offsets) - 1
+    run_chunks(work, n_lc, n_threads, chunk=1 if n_lc < 4096 else 16)
+
+
+@njit(cache=True, nogil=True)
+def _ce_aov_range(t, y, offsets, fmin, df, segments, n_phase, n_mag, do_ce, do_aov, sep, r0, r1,
+                  summary, pk_idx, pk_val, raw_idx, raw_val, summary2, pk_idx2, pk_val2, raw_idx2, raw_val2):
+    for r in range(r0, r1):
         a = offsets[r]
         b = offsets[r + 1]
-        n = b - a
-        if n < 3:
-            _empty_row(summary[r], pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
-            continue
-        tr = t[a:b]
-        fst = np.empty(N_FST)
-        ist = np.empty(N_IST, np.int64)
-        init_state(fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
-        span = tr[n - 1] - tr[0]
-        for i in range(n):
-            if tr[i] - tr[0] > span:
-                span = tr[i] - tr[0]
-        inv_span = 1.0 / span if span > 0 else 0.0
-        wr = np.empty(n)
-        tau = np.empty(n)
-        wy = np.empty(n)
-        wt = np.empty(n)
-        w0 = 0.0
-        t1 = 0.0
-        t2 = 0.0
-        y0 = 0.0
-        yt = 0.0
-        yy = 0.0
-        for i in range(n):
-            wi = w[a + i]
-            ti = (tr[i] - tr[0]) * inv_span
-            yi = y[a + i]
-            wr[i] = wi
-            tau[i] = ti
-            wy[i] = wi * yi
-            wt[i] = wi * ti
-            w0 += wi
-            t1 += wi * ti
-            t2 += wi * ti * ti
-            y0 += wi * yi
-            yt += wi * yi * ti
-            yy += wi * yi * yi
-        log_n = math.log(n)
-        g = np.zeros((size, size))
-        rhs = np.zeros(size)
-        chi2 = np.empty(kh + 1)
-        csum = np.zeros(2 * kh + 1)
-        ssum = np.zeros(2 * kh + 1)
-        tcs = np.zeros(kh + 1)
-        tss = np.zeros(kh + 1)
-        ycs = np.zeros(kh + 1)
-        yss = np.zeros(kh + 1)
-        c = np.empty(n)
-        s = np.empty(n)
-        dc = np.empty(n)
-        ds = np.empty(n)
-        _seed_rotation(tr, df, dc, ds)
-        vals = np.empty(BLOCK)
-        for sg in range(segments.shape[0]):
-            start_segment(ist)
-            for k0 in range(segments[sg, 0], segments[sg, 1], BLOCK):
-                nk = min(BLOCK, segments[sg, 1] - k0)
-                _seed_rotation(tr, fmin + k0 * df, c, s)
-                for j in range(nk):
-                    csum[:] = 0.0
-                    ssum[:] = 0.0
-                    tcs[:] = 0.0
-                    tss[:] = 0.0
-                    ycs[:] = 0.0
-                    yss[:] = 0.0
-                    for i in range(n):
-                        c1 = c[i]
-                        s1 = s[i]
-                        ck = c1
-                        sk = s1
-                        for h in range(1, 2 * kh + 1):
-                            csum[h] += wr[i] * ck
-                            ssum[h] += wr[i] * sk
-                            if h <= kh:
-                                tcs[h] += wt[i] * ck
-                                tss[h] += wt[i] * sk
-                                ycs[h] += wy[i] * ck
-                                yss[h] += wy[i] * sk
-                            cn = ck * c1 - sk * s1
-                            sk = sk * c1 + ck * s1
-                            ck = cn
-                        c[i] = c1 * dc[i] - s1 * ds[i]
-                        s[i] = s1 * dc[i] + c1 * ds[i]
-                    csum[0] = w0
-                    # assemble the normal matrix (lower triangle is enough for Cholesky)
-                    g[0, 0] = w0
-                    g[1, 0] = t1
-                    g[1, 1] = t2
-                    rhs[0] = y0
-                    rhs[1] = yt
-                    for p in range(1, kh + 1):
-                        ip = 2 * p
-                        g[ip, 0] = csum[p]
-                        g[ip + 1, 0] = ssum[p]
-                        g[ip, 1] = tcs[p]
-                        g[ip + 1, 1] = tss[p]
-                        rhs[ip] = ycs[p]
-                        rhs[ip + 1] = yss[p]
-                        for q in range(1, p + 1):
-                            iq = 2 * q
-                            dpq = p - q
-                            spq = p + q
-                            g[ip, iq] = 0.5 * (csum[dpq] + csum[spq])
-                            g[ip + 1, iq + 1] = 0.5 * (csum[dpq] - csum[spq])
-                            # cos(p) sin(q) and sin(p) cos(q)
-                            g[ip, iq + 1] = 0.5 * (ssum[spq] - ssum[dpq])
-                            g[ip + 1, iq] = 0.5 * (ssum[spq] + ssum[dpq])
-                    for p in range(size):
-                        for q in range(p + 1, size):
-                            g[p, q] = g[q, p]
-                    _chol_chi2(g, rhs, yy, size, chi2)
-                    bic0 = chi2[0] + log_n * 2.0
-                    best = 0.0
-                    for k in range(1, kh + 1):
-                        gain = bic0 - (chi2[k] + log_n * (2.0 + 2.0 * k))
-                        if gain > best:
-                            best = gain
-                    vals[j] = best
-                consume_block(vals, k0, nk, fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r], sep)
-        finish(fst, ist, pk_idx[r], pk_val[r], raw_idx[r], raw_val[r], summary[r])
+        _ce_aov_one(r, t[a:b], y[a:b], fmin, df, segments, n_phase, n_mag, do_ce, do_aov, sep,
+                    summary, pk_idx, pk_val, raw_idx, raw_val, summary2, pk_idx2, pk_val2, raw_idx2, raw_val2)
+
+
+@njit(cache=True, nogil=True)
+def _weighted_range(t, y, w, offsets, fmin, df, segments, n_bins, is_bls, qmin, qmax, sep, r0, r1,
+                    summary, pk_idx, pk_val, raw_idx, raw_val):
+    for r in range(r0, r1):
+        a = offsets[r]
+        b = offsets[r + 1]
+        _weighted_binned_one(r, t[a:b], y[a:b], w[a:b], fmin, df, segments, n_bins, is_bls, qmin, qmax, sep,
+                             summary, pk_idx, pk_val, raw_idx, raw_val)
+
+
+@njit(cache=True, nogil=True)
+def _ls_range(t, y, offsets, fmin, df, segments, sep, r0, r1, summary, pk_idx, pk_val, raw_idx, raw_val):
+    for r in range(r0, r1):
+        a = offsets[r]
+        b = offsets[r + 1]
+        _ls_one(r, t[a:b], y[a:b], fmin, df, segments, sep, summary, pk_idx, pk_val, raw_idx, raw_val)
+
+
+@njit(cache=True, nogil=True)
+def _mhf_range(t, y, w, offsets, fmin, df, segments, kh, sep, r0, r1, summary, pk_idx, pk_val, raw_idx, raw_val):
+    for r in range(r0, r1):
+        a = offsets[r]
+        b = offsets[r + 1]
+        _mhf_one(r, t[a:b], y[a:b], w[a:b], fmin, df, segments, kh, sep, summary, pk_idx, pk_val, raw_idx, raw_val)
 
 
 # --------------------------------------------------------------------------------------------
@@ -718,14 +723,14 @@ def reduce_power(power, segments, sep, summary_row, pk_idx_row, pk_val_row, raw_
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def aov_at(t, y, offsets, freqs, n_bins, out):
     """AOV F of each light curve at its own list of frequencies ``freqs[r, :]`` (NaN skipped).
 
     Exact float64 phases; used on a handful of candidates per light curve.
     """
     n_lc = offsets.shape[0] - 1
-    for r in prange(n_lc):
+    for r in range(n_lc):
         a = offsets[r]
         b = offsets[r + 1]
         n = b - a

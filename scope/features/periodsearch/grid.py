@@ -1,11 +1,11 @@
-"""The trial-frequency grid of the period search.
+"""The trial-frequency grid of the period search (reference spec §4.7).
 
 One grid serves a whole run. It is uniform in frequency, ``f_k = fmin + k * df`` for
-``k = 0 .. nf - 1``, built from the longest baseline ``B`` of the light curves searched:
-``fmin = 2 / B``, ``df = 1 / (samples_per_peak * B)`` and ``nf = ceil((fmax - fmin) / df)``.
-Terrestrial alias bands can be removed; what is left is a list of contiguous index
-segments, so kernels iterate over plain integer ranges and a frequency is always recomputed
-from its grid index (no float array of frequencies has to be kept or shipped around).
+``k = 0 .. nf - 1`` (cycles/day, float64), built from the longest baseline ``B`` of the light
+curves searched: ``fmin = 2 / B``, ``df = 1 / (samples_per_peak * B)`` and
+``nf = ceil((fmax - fmin) / df)``. Removing the terrestrial alias bands does not renumber the
+grid: what is left is a list of contiguous index segments, so kernels iterate over plain integer
+ranges with an incremental phase, and a frequency is always recomputed from its grid index.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scope.errors import DataError
+from scope.errors import ConfigError, DataError
 
 #: Frequency bands (cycles/day, closed intervals) dropped by ``remove_terrestrial``.
 TERRESTRIAL_BANDS: tuple[tuple[float, float, str], ...] = (
@@ -50,7 +50,7 @@ class FrequencyGrid:
     segments : ndarray of int64, shape (n_segments, 2)
         Half-open ``[start, stop)`` index ranges that are searched.
     params : dict
-        How the grid was built (baseline, max_freq, samples_per_peak, ...), for provenance.
+        How the grid was built (``baseline``, ``max_freq``, ``samples_per_peak``, ...).
     """
 
     fmin: float
@@ -69,11 +69,26 @@ class FrequencyGrid:
         """Largest grid frequency (before band removal)."""
         return self.fmin + (self.nf - 1) * self.df
 
+    @property
+    def samples_per_peak(self) -> float:
+        """Grid points per ``1 / baseline`` (1 when unknown)."""
+        return float(self.params.get("samples_per_peak", 1.0))
+
+    @property
+    def peak_width_bins(self) -> int:
+        """Grid steps across one periodogram peak (``samples_per_peak``), at least 1.
+
+        Used as the minimum separation of distinct peaks.
+        """
+        return max(1, int(round(self.samples_per_peak)))
+
     def indices(self) -> np.ndarray:
-        """Grid indices of the searched frequencies, ascending."""
+        """Grid indices of the searched frequencies, ascending (int64)."""
         if not len(self.segments):
             return np.zeros(0, dtype=np.int64)
         return np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in self.segments])
+
+    kept_indices = indices
 
     def frequencies(self) -> np.ndarray:
         """The searched frequencies (cycles/day), ascending, float64."""
@@ -89,18 +104,9 @@ class FrequencyGrid:
         """Period (days) of grid index ``index`` (negative indices give NaN)."""
         return 1.0 / self.frequency(index)
 
-    @property
-    def peak_width_bins(self) -> int:
-        """Grid steps across one periodogram peak (about ``samples_per_peak``), at least 1."""
-        return max(1, int(round(float(self.params.get("samples_per_peak", 1.0)))))
-
-    def kept_indices(self) -> np.ndarray:
-        """Alias of :meth:`indices`."""
-        return self.indices()
-
     def as_dict(self) -> dict:
         """JSON-friendly description for metadata."""
-        return {"fmin": self.fmin, "df": self.df, "nf": self.nf, "n_kept": self.n_kept,
+        return {"fmin": float(self.fmin), "df": float(self.df), "nf": int(self.nf), "n_kept": self.n_kept,
                 "segments": self.segments.tolist(), **self.params}
 
     to_dict = as_dict
@@ -115,28 +121,32 @@ def baseline_of(t: np.ndarray, offsets: np.ndarray) -> float:
         Concatenated times.
     offsets : ndarray of int64, shape (n + 1,)
         Light curve ``i`` owns ``t[offsets[i]:offsets[i + 1]]``.
+
+    Returns
+    -------
+    float
+        Days.
     """
     t = np.asarray(t, dtype=np.float64)
     offsets = np.asarray(offsets, dtype=np.int64)
-    lengths = np.diff(offsets)
-    nonempty = lengths > 0
+    nonempty = np.diff(offsets) > 0
     if not nonempty.any():
         return 0.0
+    # reduceat over the starts of non-empty light curves: each run ends where the next starts,
+    # which is right because empty light curves own no points in between
     starts = offsets[:-1][nonempty]
-    tmax = np.maximum.reduceat(t, starts)
-    tmin = np.minimum.reduceat(t, starts)
-    return float(np.max(tmax - tmin))
+    return float(np.max(np.maximum.reduceat(t, starts) - np.minimum.reduceat(t, starts)))
 
 
 def make_grid(baseline_days: float, *, max_freq: float = 48.0, samples_per_peak: float = 10.0,
               scale_min_period: bool = False, min_cadence_minutes: float = 30.0,
-              remove_terrestrial: bool = False) -> FrequencyGrid:
+              remove_terrestrial: bool = False, bands=TERRESTRIAL_BANDS) -> FrequencyGrid:
     """Build the trial-frequency grid of the reference (§4.7).
 
     Parameters
     ----------
     baseline_days : float
-        Longest light-curve baseline ``B`` of the run (days); must be positive.
+        Longest light-curve baseline ``B`` of the run (days); see :func:`baseline_of`.
     max_freq : float
         Highest frequency (cycles/day) unless ``scale_min_period``.
     samples_per_peak : float
@@ -147,7 +157,9 @@ def make_grid(baseline_days: float, *, max_freq: float = 48.0, samples_per_peak:
     min_cadence_minutes : float
         Used only with ``scale_min_period``.
     remove_terrestrial : bool
-        Drop the frequencies inside :data:`TERRESTRIAL_BANDS` (closed intervals).
+        Drop the frequencies inside ``bands`` (closed intervals; ``--doRemoveTerrestrial``).
+    bands : sequence of (lo, hi[, label])
+        Bands to drop; default :data:`TERRESTRIAL_BANDS`.
 
     Returns
     -------
@@ -157,33 +169,38 @@ def make_grid(baseline_days: float, *, max_freq: float = 48.0, samples_per_peak:
     ------
     DataError
         If the baseline is not positive or the grid would be empty.
+    ConfigError
+        If ``samples_per_peak``, ``max_freq`` or ``min_cadence_minutes`` is not positive.
     """
+    baseline_days = float(baseline_days)
     if not (np.isfinite(baseline_days) and baseline_days > 0):
         raise DataError(f"cannot build a frequency grid from a baseline of {baseline_days} days")
-    if samples_per_peak <= 0:
-        raise DataError(f"samples_per_peak must be positive, got {samples_per_peak}")
+    if not samples_per_peak or samples_per_peak <= 0:
+        raise ConfigError(f"samples_per_peak must be positive, got {samples_per_peak}")
     fmin = 2.0 / baseline_days
     if scale_min_period:
-        if min_cadence_minutes <= 0:
-            raise DataError("min_cadence_minutes must be positive with scale_min_period")
+        if not min_cadence_minutes or min_cadence_minutes <= 0:
+            raise ConfigError("min_cadence_minutes must be positive with scale_min_period")
         fmax = 720.0 / min_cadence_minutes
     else:
+        if not max_freq or max_freq <= 0:
+            raise ConfigError(f"max_freq must be positive, got {max_freq}")
         fmax = float(max_freq)
     df = 1.0 / (samples_per_peak * baseline_days)
     nf = int(math.ceil((fmax - fmin) / df))
     if nf <= 0:
-        raise DataError(f"empty frequency grid: fmin={fmin:.6g} >= fmax={fmax:.6g} c/d")
+        raise DataError(f"empty frequency grid: fmin = 2/baseline = {fmin:.6g} c/d is not below fmax = {fmax:.6g} c/d")
     keep = np.ones(nf, dtype=bool)
     if remove_terrestrial:
         freq = fmin + np.arange(nf, dtype=np.float64) * df
-        for lo, hi, _label in TERRESTRIAL_BANDS:
-            keep &= ~((freq >= lo) & (freq <= hi))
+        for band in bands:
+            keep &= ~((freq >= band[0]) & (freq <= band[1]))
     segments = _segments(keep)
     if not len(segments):
         raise DataError("every trial frequency was removed from the grid")
-    params = {"baseline": float(baseline_days), "max_freq": float(fmax),
-              "samples_per_peak": float(samples_per_peak), "scale_min_period": bool(scale_min_period),
-              "min_cadence_minutes": float(min_cadence_minutes), "remove_terrestrial": bool(remove_terrestrial)}
+    params = {"baseline": baseline_days, "max_freq": float(fmax), "samples_per_peak": float(samples_per_peak),
+              "scale_min_period": bool(scale_min_period), "min_cadence_minutes": float(min_cadence_minutes),
+              "remove_terrestrial": bool(remove_terrestrial)}
     return FrequencyGrid(fmin=fmin, df=df, nf=nf, segments=segments, params=params)
 
 

@@ -10,10 +10,10 @@ fit_mean=False``, standard normalisation).
 from __future__ import annotations
 
 import importlib.util
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .._threads import run_chunks
 from .cpu import reduce_power
 
 
@@ -39,7 +39,11 @@ def ls_batch_nifty(prep, grid, sep, n_threads, summary, pk_idx, pk_val, raw_idx,
     segments = grid.segments
     n_lc = len(offsets) - 1
 
-    def one(r):
+    def one(r0, r1):
+        for r in range(r0, r1):
+            _one(r)
+
+    def _one(r):
         a, b = offsets[r], offsets[r + 1]
         if b - a < 3 or not np.ptp(prep.y[a:b]) > 0:
             summary[r] = (np.nan, np.nan, 0.0, -1.0, np.nan)
@@ -55,10 +59,4 @@ def ls_batch_nifty(prep, grid, sep, n_threads, summary, pk_idx, pk_val, raw_idx,
         reduce_power(np.ascontiguousarray(power, dtype=np.float64), segments, sep,
                      summary[r], pk_idx[r], pk_val[r], raw_idx[r], raw_val[r])
 
-    workers = max(1, int(n_threads or 1))
-    if workers == 1 or n_lc < 2:
-        for r in range(n_lc):
-            one(r)
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(one, range(n_lc)))
+    run_chunks(one, n_lc, n_threads, chunk=1)

@@ -23,7 +23,7 @@ best period
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 #: Harmonic ratios tested by the agreement scores.
 AGREEMENT_HARMONICS = (1.0, 0.5, 2.0, 1.0 / 3.0, 3.0)
@@ -149,10 +149,10 @@ def _match(pa, pb, harmonics, tol, pmin):
     return False
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def _agreement_kernel(top, best, harmonics, tol, pmin, out_int, out_float):
     n_alg, n_lc, n_top = top.shape
-    for r in prange(n_lc):
+    for r in range(n_lc):
         n_pairs = 0
         n_agree = 0
         n_strict = 0

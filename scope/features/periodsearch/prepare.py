@@ -21,6 +21,8 @@ from numba import njit
 
 from scope.errors import DataError
 
+from .._ragged import sorted_by_time
+
 #: Errors below this are clamped before dividing (as the reference's current backend does).
 MIN_ERROR = 1e-30
 
@@ -94,6 +96,7 @@ def prepare_batch(t, m, e, offsets) -> PreparedBatch:
     PreparedBatch
     """
     t, m, e, offsets = check_ragged(t, m, e, offsets)
+    t, m, e = sorted_by_time(t, m, e, offsets=offsets)
     tr = np.empty_like(t)
     y = np.empty_like(m)
     w = np.empty_like(e)
@@ -113,19 +116,11 @@ def _prepare(t, m, e, offsets, tr, y, w, epoch, scale):
             epoch[r] = np.nan
             scale[r] = 0.0
             continue
-        order = np.arange(b - a)
-        is_sorted = True
-        for i in range(a + 1, b):
-            if t[i] < t[i - 1]:
-                is_sorted = False
-                break
-        if not is_sorted:
-            order = np.argsort(t[a:b], kind="mergesort")
-        t0 = t[a + order[0]]
+        t0 = t[a]
         lo = np.inf
         hi = -np.inf
-        for i in range(b - a):
-            v = m[a + order[i]]
+        for i in range(a, b):
+            v = m[i]
             if v < lo:
                 lo = v
             if v > hi:
@@ -134,12 +129,11 @@ def _prepare(t, m, e, offsets, tr, y, w, epoch, scale):
         epoch[r] = t0
         scale[r] = span
         inv = 1.0 / span if span > 0 else 0.0
-        for i in range(b - a):
-            j = a + order[i]
-            tr[a + i] = t[j] - t0
-            y[a + i] = (m[j] - lo) * inv
+        for j in range(a, b):
+            tr[j] = t[j] - t0
+            y[j] = (m[j] - lo) * inv
             sig = e[j]
             if not sig > MIN_ERROR:
                 sig = MIN_ERROR
             sy = sig * inv if span > 0 else sig
-            w[a + i] = 1.0 / (sy * sy)
+            w[j] = 1.0 / (sy * sy)

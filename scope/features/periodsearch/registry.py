@@ -129,6 +129,10 @@ class RawSearch:
     raw_idx: np.ndarray
     raw_val: np.ndarray
 
+    def as_tuple(self):
+        """The arrays in kernel argument order."""
+        return self.summary, self.pk_idx, self.pk_val, self.raw_idx, self.raw_val
+
     @classmethod
     def allocate(cls, n: int, n_peaks: int, n_raw: int) -> "RawSearch":
         return cls(
@@ -213,33 +217,35 @@ class CpuBackend:
         out = RawSearch.allocate(len(prep), n_peaks, n_raw)
         if not len(prep):
             return out
-        args = (out.summary, out.pk_idx, out.pk_val, out.raw_idx, out.raw_val)
-        seg = grid.segments
         base = spec.base
-        if base == "LS":
-            if self.uses_nifty:
-                lsnifty.ls_batch_nifty(prep, grid, sep, self.n_threads, *args)
-            else:
-                cpu.ls_batch(prep.t, prep.y, prep.offsets, grid.fmin, grid.df, seg, sep, *args)
-        elif base == "CE":
-            none = _no_outputs()
-            cpu.ce_aov_batch(prep.t, prep.y, prep.offsets, grid.fmin, grid.df, seg, params["phase_bins"],
-                             params["mag_bins"], True, False, sep, *args, *none)
+        if base == "LS" and self.uses_nifty:
+            lsnifty.ls_batch_nifty(prep, grid, sep, self.n_threads, *out.as_tuple())
+            return out
+        none = RawSearch.allocate(0, 0, 0).as_tuple()
+        ipar = np.zeros(4, np.int64)
+        fpar = np.zeros(2)
+        first, second = out.as_tuple(), none
+        if base == "CE":
+            code = cpu.CE_AOV
+            ipar[:] = (params["phase_bins"], params["mag_bins"], 1, 0)
         elif base == "AOV":
-            none = _no_outputs()
-            cpu.ce_aov_batch(prep.t, prep.y, prep.offsets, grid.fmin, grid.df, seg, params["aov_bins"],
-                             params["mag_bins"], False, True, sep, *none, *args)
+            code = cpu.CE_AOV
+            ipar[:] = (params["aov_bins"], params["mag_bins"], 0, 1)
+            first, second = none, out.as_tuple()
         elif base == "FPW":
-            cpu.fpw_batch(prep.t, prep.y, prep.w, prep.offsets, grid.fmin, grid.df, seg,
-                          params["fpw_bins"], sep, *args)
-        elif base == "MHF":
-            cpu.mhf_batch(prep.t, prep.y, prep.w, prep.offsets, grid.fmin, grid.df, seg,
-                          params["max_harmonics"], sep, *args)
+            code = cpu.FPW
+            ipar[0] = params["fpw_bins"]
         elif base == "BLS":
-            cpu.bls_batch(prep.t, prep.y, prep.w, prep.offsets, grid.fmin, grid.df, seg,
-                          params["bls_bins"], params["qmin"], params["qmax"], sep, *args)
-        else:  # parse_algorithm guarantees one of the above
-            raise ConfigError(f"algorithm {base} has no cpu kernel")
+            code = cpu.BLS
+            ipar[0] = params["bls_bins"]
+            fpar[:] = (params["qmin"], params["qmax"])
+        elif base == "LS":
+            code = cpu.LS
+        else:
+            code = cpu.MHF
+            ipar[0] = params["max_harmonics"]
+        cpu.search_batch(code, prep.t, prep.y, prep.w, prep.offsets, grid.fmin, grid.df, grid.segments,
+                         ipar, fpar, sep, first, second, self.n_threads)
         return out
 
     def search_ce_aov(self, prep, grid, *, n_peaks, n_raw_ce, n_raw_aov, sep, params):
@@ -247,10 +253,9 @@ class CpuBackend:
         ce = RawSearch.allocate(len(prep), n_peaks, n_raw_ce)
         aov = RawSearch.allocate(len(prep), n_peaks, n_raw_aov)
         if len(prep):
-            cpu.ce_aov_batch(prep.t, prep.y, prep.offsets, grid.fmin, grid.df, grid.segments,
-                             params["phase_bins"], params["mag_bins"], True, True, sep,
-                             ce.summary, ce.pk_idx, ce.pk_val, ce.raw_idx, ce.raw_val,
-                             aov.summary, aov.pk_idx, aov.pk_val, aov.raw_idx, aov.raw_val)
+            ipar = np.array([params["phase_bins"], params["mag_bins"], 1, 1], dtype=np.int64)
+            cpu.search_batch(cpu.CE_AOV, prep.t, prep.y, prep.w, prep.offsets, grid.fmin, grid.df, grid.segments,
+                             ipar, np.zeros(2), sep, ce.as_tuple(), aov.as_tuple(), self.n_threads)
         return ce, aov
 
     def aov_at(self, prep, freqs, n_bins):
@@ -266,12 +271,6 @@ class CpuBackend:
         if self.uses_nifty:
             extra["nifty_ls"] = lsnifty.version()
         return extra
-
-
-def _no_outputs():
-    """Empty output arrays for the half of the fused CE/AOV kernel that is switched off."""
-    return (np.empty((0, 5)), np.empty((0, 0), np.int64), np.empty((0, 0)),
-            np.empty((0, 0), np.int64), np.empty((0, 0)))
 
 
 def _min_points(base: str, params: dict) -> int:

@@ -8,7 +8,6 @@ import numpy as np
 
 from scope.errors import ConfigError
 
-from .._threads import numba_threads
 from .grid import FrequencyGrid
 from .peaks import agreement_scores, nested_candidates, pick_nested, significance
 from .prepare import PreparedBatch, prepare_batch
@@ -51,7 +50,8 @@ def find_periods(
         Distinct peaks kept per algorithm. With N > 1 (and not nested) the result writes top-N
         and agreement columns; in nested mode it is the number of LS and CE candidates.
     n_threads : int, optional
-        Threads for the numba kernels (and nifty-ls workers); ``None`` keeps numba's setting.
+        Threads over which light curves are spread (``None``: numba's setting, capped at the
+        CPUs available to the process).
     nested_from : {"bins", "peaks"}
         Nested candidates: the N highest raw bins of LS and lowest of CE (``"bins"``, the
         reference's production behaviour) or their N distinct peaks (``"peaks"``).
@@ -92,25 +92,26 @@ def find_periods(
 
     results: dict[str, AlgorithmResult] = {}
     raws: dict[str, RawSearch] = {}
+
     def n_raw_of(base):
+        # raw highest bins are only needed as nested candidates
         return top_n if (nested and nested_from == "bins" and base in ("LS", "CE")) else 0
 
-    with numba_threads(n_threads):
-        bases = [s.base for s in specs]
-        if "CE" in bases and "AOV" in bases and p["phase_bins"] == p["aov_bins"] and hasattr(impl, "search_ce_aov"):
-            # one pass over the grid for both: they share the phase binning
-            log.debug("period search CE+AOV on %d light curves (%d frequencies)", n, grid.n_kept)
-            raws["CE"], raws["AOV"] = impl.search_ce_aov(
-                prep, grid, n_peaks=n_peaks, n_raw_ce=n_raw_of("CE"), n_raw_aov=n_raw_of("AOV"), sep=sep, params=p)
-        for spec in specs:
-            if spec.base not in raws:
-                log.debug("period search %s on %d light curves (%d frequencies)", spec.name, n, grid.n_kept)
-                raws[spec.base] = impl.search(prep, grid, spec, n_peaks=n_peaks, n_raw=n_raw_of(spec.base),
-                                              sep=sep, params=p)
-            results[spec.suffix] = _to_result(spec, raws[spec.base], grid, top_n if want_top else 0,
-                                              varying=prep.scale > 0)
-        if nested:
-            results[NESTED_SUFFIX] = _nested(impl, prep, grid, raws, nested_from, p["aov_bins"])
+    bases = [s.base for s in specs]
+    if "CE" in bases and "AOV" in bases and p["phase_bins"] == p["aov_bins"] and hasattr(impl, "search_ce_aov"):
+        # one pass over the grid for both: they share the phase binning
+        log.debug("period search CE+AOV on %d light curves (%d frequencies)", n, grid.n_kept)
+        raws["CE"], raws["AOV"] = impl.search_ce_aov(
+            prep, grid, n_peaks=n_peaks, n_raw_ce=n_raw_of("CE"), n_raw_aov=n_raw_of("AOV"), sep=sep, params=p)
+    for spec in specs:
+        if spec.base not in raws:
+            log.debug("period search %s on %d light curves (%d frequencies)", spec.name, n, grid.n_kept)
+            raws[spec.base] = impl.search(prep, grid, spec, n_peaks=n_peaks, n_raw=n_raw_of(spec.base),
+                                          sep=sep, params=p)
+        results[spec.suffix] = _to_result(spec, raws[spec.base], grid, top_n if want_top else 0,
+                                          varying=prep.scale > 0)
+    if nested:
+        results[NESTED_SUFFIX] = _nested(impl, prep, grid, raws, nested_from, p["aov_bins"])
     agreement = {}
     if want_top and n:
         agreement = agreement_scores(
