@@ -169,7 +169,7 @@ def _aov_tables(yr, n_bins):
     magnitude quantised to about 2**-20 of its range and offset to be non-negative in the low 40
     bits), so each point costs one scatter-add and the bin sums are exact integers.
     Returns (packed, offset, sum of quantised values, their total sum of squares about the
-    mean, F prefactor).
+    mean, F prefactor, table of ``1/k``).
     """
     n = yr.shape[0]
     mean = 0.0
@@ -196,11 +196,15 @@ def _aov_tables(yr, n_bins):
         sum_q += yq
         sumsq_q += float(yq) * float(yq)
     s_tot = sumsq_q - sum_q * sum_q / n
-    return packed, off, sum_q, s_tot, (n - n_bins) / (n_bins - 1.0)
+    # reciprocals of the possible bin counts: a table lookup instead of a division per bin
+    inv = np.zeros(n + 1)
+    for k in range(1, n + 1):
+        inv[k] = 1.0 / k
+    return packed, off, sum_q, s_tot, (n - n_bins) / (n_bins - 1.0), inv
 
 
 @njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
-def _aov_value(pbin, packed, acc, off, sum_q, s_tot, factor, n_bins, colcnt):
+def _aov_value(pbin, packed, acc, off, sum_q, s_tot, factor, inv, n_bins, colcnt):
     """AOV F for one frequency, from the phase bin of each point; ``colcnt`` gets the bin counts."""
     n = pbin.shape[0]
     acc[:] = 0
@@ -212,9 +216,8 @@ def _aov_value(pbin, packed, acc, off, sum_q, s_tot, factor, n_bins, colcnt):
         v = acc[k]
         cnt = v >> 40
         colcnt[k] = cnt
-        if cnt > 0:
-            sb = float((v & low_mask) - cnt * off)
-            between += sb * sb / cnt
+        sb = float((v & low_mask) - cnt * off)
+        between += sb * sb * inv[cnt]  # inv[0] = 0: empty bins add nothing
     s1 = between - sum_q * sum_q / n
     s2 = s_tot - s1
     return factor * s1 / s2 if s2 > 0 else np.nan
@@ -252,7 +255,7 @@ def _ce_aov_one(r, tr, yr, fmin, df, segments, n_phase, n_mag, do_ce, do_aov, se
     if run_aov:
         init_state(afst, aist, aov_pk_idx[r], aov_pk_val[r], aov_raw_idx[r], aov_raw_val[r])
     mb, klnk, dint, inv_scale = _ce_tables(yr, n_phase, n_mag)
-    packed, off, sum_q, s_tot, factor = _aov_tables(yr, n_phase)
+    packed, off, sum_q, s_tot, factor, inv = _aov_tables(yr, n_phase)
     incremental = n < n_phase * n_mag
     counts = np.zeros(n_phase * n_mag, np.int32)
     colcnt = np.zeros(n_phase, np.int64)
@@ -275,7 +278,7 @@ def _ce_aov_one(r, tr, yr, fmin, df, segments, n_phase, n_mag, do_ce, do_aov, se
             for j in range(nk):
                 _phase_bins(ph, dph, pbin, nb, bshift, bshift2)
                 if run_aov:
-                    avals[j] = _aov_value(pbin, packed, acc, off, sum_q, s_tot, factor, n_phase, colcnt)
+                    avals[j] = _aov_value(pbin, packed, acc, off, sum_q, s_tot, factor, inv, n_phase, colcnt)
                 if run_ce:
                     # with AOV on, its bin counts are CE's column counts: no need to sum them again
                     cvals[j] = _ce_value(pbin, mb, counts, colcnt, run_aov, dint, klnk, inv_scale, n_phase, n_mag,
