@@ -47,6 +47,18 @@ def str2bool(value: str | bool) -> bool:
     raise argparse.ArgumentTypeError(f"expected a boolean, got '{value}'")
 
 
+def inclusive_range(values, name: str, lo: int, hi: int) -> list[int]:
+    """``--<name>-range`` values (one value or an inclusive pair) as a list, checked against ``lo..hi``."""
+    from scope.errors import DataError
+
+    if len(values) not in (1, 2):
+        raise DataError(f"--{name}-range takes one value or two (an inclusive range)")
+    a, b = (values[0], values[0]) if len(values) == 1 else values
+    if not (lo <= a <= b <= hi):
+        raise DataError(f"--{name}-range must lie within {lo}..{hi} and be increasing, got {values}")
+    return list(range(a, b + 1))
+
+
 def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
     """Configure the root ``scope`` logger for command-line use."""
     level = logging.WARNING if quiet else (logging.DEBUG if verbose and verbose > 1 else logging.INFO)

@@ -51,17 +51,6 @@ def main(argv=None) -> int:
     return cli.run(_body, get_parser(), argv)
 
 
-def _range(values, name, lo, hi):
-    from scope.errors import DataError
-
-    if len(values) not in (1, 2):
-        raise DataError(f"--{name}-range takes one value or two (an inclusive range)")
-    a, b = (values[0], values[0]) if len(values) == 1 else values
-    if not (lo <= a <= b <= hi):
-        raise DataError(f"--{name}-range must lie within {lo}..{hi} and be increasing, got {values}")
-    return list(range(a, b + 1))
-
-
 def open_provider(cfg, args):
     """Local parquet (``--features-file`` / ``data.features_path``) or the Kowalski catalog."""
     from scope.features_download import KowalskiFeatures, LocalFeatures
@@ -86,8 +75,8 @@ def _body(args) -> int:
     base = cli.base_dir(cfg, args.base_dir)
     req = FeaturesRequest(
         field=args.field,
-        ccds=_range(args.ccd_range, "ccd", 1, 16),
-        quads=_range(args.quad_range, "quad", 1, 4),
+        ccds=cli.inclusive_range(args.ccd_range, "ccd", 1, 16),
+        quads=cli.inclusive_range(args.quad_range, "quad", 1, 4),
         whole_field=args.whole_field,
         max_sources=args.max_sources,
         start=args.start,

@@ -43,17 +43,6 @@ def get_parser():
     return p
 
 
-def _range(values, name, lo, hi):
-    from scope.errors import DataError
-
-    if len(values) not in (1, 2):
-        raise DataError(f"--{name}-range takes one value or two (an inclusive range)")
-    a, b = (values[0], values[0]) if len(values) == 1 else values
-    if not (lo <= a <= b <= hi):
-        raise DataError(f"--{name}-range must lie within {lo}..{hi} and be increasing, got {values}")
-    return list(range(a, b + 1))
-
-
 def main(argv=None) -> int:
     parser = get_parser()
     return cli.run(_body, parser, argv)
@@ -69,8 +58,8 @@ def _body(args) -> int:
     base = cli.base_dir(cfg, args.output_dir)
     ccd_range = [args.ccd] if args.ccd is not None else args.ccd_range
     quad_range = [args.quad] if args.quad is not None else args.quad_range
-    ccds = _range(ccd_range, "ccd", 1, 16)
-    quads = _range(quad_range, "quad", 1, 4)
+    ccds = cli.inclusive_range(ccd_range, "ccd", 1, 16)
+    quads = cli.inclusive_range(quad_range, "quad", 1, 4)
     source = open_source(cfg, catalog=args.catalog, source=args.source, id_scheme=args.id_scheme or "objectid")
     catalog = args.catalog or getattr(source, "catalog", "")
     if not source.quadrants(args.field):

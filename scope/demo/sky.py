@@ -198,16 +198,34 @@ def _truth_and_labels(field, pop, lcs, near) -> tuple[pd.DataFrame, pd.DataFrame
             "class": str(pop.cls[s]), "period": float(params.get("period", np.nan)),
             "amplitude": lc.amplitude, "mean_mag": lc.mean_mag, "n_good": int(np.sum(lc.catflags == 0)),
             "near_bright_star": bool(near[s]),
+            "labelled": str(pop.cls[s]) == NONVARIABLE or _visible(lc),
         })
     columns = ["_id", "ra", "dec", "field", "ccd", "quad", "band", "class", "period", "amplitude", "mean_mag",
-               "n_good", "near_bright_star"]
+               "n_good", "near_bright_star", "labelled"]
     truth = pd.DataFrame(rows, columns=columns).sort_values("_id", kind="stable").reset_index(drop=True)
     truth = truth.astype({"_id": "int64", "field": "int64", "ccd": "int64", "quad": "int64", "band": "int64",
-                          "n_good": "int64", "near_bright_star": "bool", "class": "str"})
-    labels = pd.DataFrame({"ztf_id": truth["_id"], "ra": truth["ra"], "dec": truth["dec"]})
+                          "n_good": "int64", "near_bright_star": "bool", "class": "str", "labelled": "bool"})
+    # Like a real labelled set (Fritz's golden set), labels.parquet holds only the light curves a
+    # labeller could classify: every non-variable, and variables whose variability shows.
+    confident = truth[truth["labelled"]].reset_index(drop=True)
+    labels = pd.DataFrame({"ztf_id": confident["_id"], "ra": confident["ra"], "dec": confident["dec"]})
     for name in LABEL_NAMES:
-        labels[name] = [1.0 if name in CLASSES[c].labels else 0.0 for c in truth["class"]]
+        labels[name] = [1.0 if name in CLASSES[c].labels else 0.0 for c in confident["class"]]
     return truth, labels
+
+
+#: a variable counts as visibly variable with at least this many clean points beyond 3 sigma
+MIN_DEVIANT_POINTS = 10
+NONVARIABLE = "nonvar"
+
+
+def _visible(lc) -> bool:
+    """Whether a labeller would see the variability: >= 10 clean points over 3 sigma from the median."""
+    good = (lc.catflags == 0) & ~np.asarray(lc.outlier, dtype=bool)
+    if good.sum() < 3:
+        return False
+    m, e = lc.mag[good], lc.magerr[good]
+    return int(np.sum(np.abs(m - np.median(m)) > 3 * e)) >= MIN_DEVIANT_POINTS
 
 
 def _targets(out, archive_name, catalogs_name, field, quadrants, bands):

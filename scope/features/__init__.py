@@ -22,10 +22,10 @@ import numpy as np
 from .dmdt import DM_EDGES, DT_EDGES, dmdt_histograms
 from .fourier import FOURIER_NAMES, fourier_dict, fourier_features
 from .periodsearch import FrequencyGrid, baseline_of, find_periods, make_grid
-from .periodsearch.prepare import check_ragged, prepare_batch
-from .periodsearch.registry import expand_algorithms
-from .periodsearch.results import NESTED_SUFFIX, library_versions
 from .periodsearch.peaks import AGREEMENT_COLUMNS
+from .periodsearch.prepare import check_ragged, prepare_batch
+from .periodsearch.registry import expand_algorithms, get_backend
+from .periodsearch.results import NESTED_SUFFIX, library_versions
 from .stats import STAT_NAMES, basic_stats
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,8 @@ def compute_lightcurve_features(
         Period-search backend; None means no period search: ``period_Ones``,
         ``significance_Ones`` and ``pdot_Ones`` are 1.0 (as the reference without --doCPU/GPU).
     n_threads : int, optional
-        Threads for every numba kernel (``None``: numba's current setting).
+        Worker threads for every kernel (``None``: numba's thread setting, capped at the CPUs
+        available to the process).
     fourier_form : {"legacy", "amplitude_phase"}
         Meaning of the ``f1_*`` harmonic columns (:mod:`.fourier`).
     dm_edges, dt_edges : array_like, optional
@@ -125,6 +126,8 @@ def compute_lightcurve_features(
     dm_e = DM_EDGES if dm_edges is None else np.asarray(dm_edges, dtype=np.float64)
     dt_e = DT_EDGES if dt_edges is None else np.asarray(dt_edges, dtype=np.float64)
     ones = _is_ones(backend)
+    if not ones:
+        get_backend(backend, ls_engine=ls_engine)  # fail early: unknown backend, or "gpu" without one
     suffixes = periodic_suffixes(algorithms, backend)
     nested = NESTED_SUFFIX in suffixes and not ones
     top_n = int(top_n_periods or 0)

@@ -10,14 +10,11 @@ pool (the reference's Rust backend ignored ``--Ncore``).
 
 from __future__ import annotations
 
-import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import numba
-
-log = logging.getLogger(__name__)
 
 
 def available_cpus() -> int:

@@ -94,7 +94,7 @@ def test_class_counts_are_exact(tiny_demo):
 def test_truth_columns_and_periods(tiny_demo):
     t = _truth(tiny_demo)
     assert list(t.columns) == ["_id", "ra", "dec", "field", "ccd", "quad", "band", "class", "period",
-                               "amplitude", "mean_mag", "n_good", "near_bright_star"]
+                               "amplitude", "mean_mag", "n_good", "near_bright_star", "labelled"]
     assert t["_id"].is_unique
     periodic = t["class"].map(lambda c: CLASSES[c].periodic)
     assert t.loc[periodic, "period"].notna().all() and t.loc[~periodic, "period"].isna().all()
@@ -125,7 +125,11 @@ def test_labels_follow_class_mapping(tiny_demo):
     t = _truth(tiny_demo)
     labels = pd.read_parquet(tiny_demo / "labels.parquet")
     assert list(labels.columns[:3]) == ["ztf_id", "ra", "dec"]
-    assert labels["ztf_id"].tolist() == t["_id"].tolist()
+    labelled = t[t["labelled"]]
+    assert labels["ztf_id"].tolist() == labelled["_id"].tolist()
+    assert labelled["class"].eq("nonvar").sum() == t["class"].eq("nonvar").sum()  # non-variables always labelled
+    assert (~t["labelled"]).sum() < 0.3 * (t["class"] != "nonvar").sum()  # most variables show
+    t = labelled
     names = list(labels.columns[3:])
     golden = json.loads((Path(__file__).resolve().parents[2] / "golden_dataset_mapper.json").read_text())
     assert set(names) <= set(golden)
@@ -242,3 +246,13 @@ def test_archive_reader_sees_the_demo(tiny_demo):
     i = list(batch.ids).index(ids[0])
     t0, _, _ = batch.get(i)
     np.testing.assert_array_equal(t0, np.asarray(first.loc[ids[0], "hmjd"]) + 2400000.5)
+
+
+def test_unlabelled_variables_hardly_vary(tiny_demo):
+    """Variables left out of labels.parquet are those whose variability hides in the noise."""
+    t = _truth(tiny_demo)
+    hidden = t[~t["labelled"]]
+    shown = t[t["labelled"] & (t["class"] != "nonvar")]
+    assert (hidden["class"] != "nonvar").all()
+    if len(hidden):
+        assert hidden["amplitude"].median() < shown["amplitude"].median()

@@ -1,7 +1,5 @@
 """Period search: every numba kernel against the NumPy reference, and independent checks."""
 
-import warnings
-
 import numba
 import numpy as np
 import pytest

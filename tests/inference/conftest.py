@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import shutil
 
 import pytest
@@ -15,19 +14,6 @@ training:
     other_training_params:
       num_boost_round: 30
 """
-
-
-@pytest.fixture(autouse=True)
-def _restore_scope_logging():
-    """Commands reconfigure the ``scope``/``tools`` loggers; restore them after each test."""
-    saved = {name: (lg.handlers[:], lg.level, lg.propagate)
-             for name in ("scope", "tools") for lg in [logging.getLogger(name)]}
-    yield
-    for name, (handlers, level, propagate) in saved.items():
-        lg = logging.getLogger(name)
-        lg.handlers[:] = handlers
-        lg.setLevel(level)
-        lg.propagate = propagate
 
 
 def _session_project(tmp_path_factory, name: str, **train_kw):

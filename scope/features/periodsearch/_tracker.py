@@ -122,6 +122,22 @@ def _insert_raw(fst, ist, raw_idx, raw_val, idx, val):
         fst[F_RAWTHR] = raw_val[ist[I_RAWMIN]]
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "arcp", "nsz"})
+def _block_moments(vals, nk, shift):
+    """Sum, sum of squares (about ``shift``) and count of the finite values of a block."""
+    s1 = 0.0
+    s2 = 0.0
+    cnt = 0.0
+    for j in range(nk):
+        v = vals[j]
+        if v - v == 0.0:  # finite (inf - inf and NaN - NaN are NaN)
+            d = v - shift
+            s1 += d
+            s2 += d * d
+            cnt += 1.0
+    return s1, s2, cnt
+
+
 @njit(cache=True, nogil=True)
 def consume_block(vals, k0, nk, fst, ist, pk_idx, pk_val, raw_idx, raw_val, sep):
     """Fold scores ``vals[:nk]`` of grid indices ``k0 .. k0+nk-1`` into the state.
@@ -129,9 +145,17 @@ def consume_block(vals, k0, nk, fst, ist, pk_idx, pk_val, raw_idx, raw_val, sep)
     Non-finite scores are skipped (they count neither in the statistics nor as peaks).
     """
     shift = fst[F_SHIFT]
-    s1 = fst[F_S1]
-    s2 = fst[F_S2]
-    cnt = fst[F_COUNT]
+    if shift != shift:  # the first finite value of the light curve fixes the shift
+        for j in range(nk):
+            if np.isfinite(vals[j]):
+                shift = vals[j]
+                fst[F_SHIFT] = shift
+                break
+    if shift == shift:
+        b1, b2, bc = _block_moments(vals, nk, shift)
+        fst[F_S1] += b1
+        fst[F_S2] += b2
+        fst[F_COUNT] += bc
     best = fst[F_BEST]
     best_i = ist[I_BEST]
     prev = fst[F_PREV]
@@ -140,6 +164,8 @@ def consume_block(vals, k0, nk, fst, ist, pk_idx, pk_val, raw_idx, raw_val, sep)
     have_prev = ist[I_HAVEPREV]
     want_peaks = pk_idx.shape[0] > 0
     want_raw = raw_idx.shape[0] > 0
+    pk_thr = fst[F_PKTHR]
+    raw_thr = fst[F_RAWTHR] if want_raw else np.inf
     for j in range(nk):
         v = vals[j]
         if not np.isfinite(v):
@@ -147,28 +173,20 @@ def consume_block(vals, k0, nk, fst, ist, pk_idx, pk_val, raw_idx, raw_val, sep)
             rising = 0
             continue
         k = k0 + j
-        if shift != shift:  # first finite value of the light curve
-            shift = v
-        d = v - shift
-        s1 += d
-        s2 += d * d
-        cnt += 1.0
         if v > best:
             best = v
             best_i = k
         if want_peaks:
-            if have_prev and rising and prev >= v and prev > fst[F_PKTHR]:
+            if have_prev and rising and prev >= v and prev > pk_thr:
                 _insert_peak(fst, ist, pk_idx, pk_val, prev_i, prev, sep)
+                pk_thr = fst[F_PKTHR]
             rising = 1 if (have_prev and v > prev) else 0
             prev = v
             prev_i = k
             have_prev = 1
-        if want_raw and v > fst[F_RAWTHR]:
+        if v > raw_thr:
             _insert_raw(fst, ist, raw_idx, raw_val, k, v)
-    fst[F_SHIFT] = shift
-    fst[F_S1] = s1
-    fst[F_S2] = s2
-    fst[F_COUNT] = cnt
+            raw_thr = fst[F_RAWTHR]
     fst[F_BEST] = best
     ist[I_BEST] = best_i
     fst[F_PREV] = prev
