@@ -116,8 +116,13 @@ def _missing(name: str, n: int) -> np.ndarray:
 
 def _take(name: str, values: np.ndarray, rows: np.ndarray, matched: np.ndarray) -> np.ndarray:
     if name == "_id":
-        out = values[rows].astype(np.int64) if len(values) else np.zeros(len(rows), np.int64)
-        return np.where(matched, out, 0)
+        if not len(values):
+            return np.zeros(len(rows), np.int64)
+        picked = values[rows]
+        if picked.dtype.kind == "f":  # ids that went through a float column: missing ones are NaN
+            matched = matched & np.isfinite(picked)
+            picked = np.where(matched, picked, 0.0)
+        return np.where(matched, picked.astype(np.int64), 0)
     if values.dtype.kind in "biuf":
         out = values[rows].astype(np.float64) if len(values) else np.zeros(len(rows))
         return np.where(matched, out, np.nan)
