@@ -12,6 +12,12 @@ NCORE="${SCOPE_DEMO_NCORE:-$(nproc)}"
 # A demo-sized frequency grid (~1.7e5 trial frequencies instead of the production ~5e5): periods
 # down to 36 min, four samples per peak. Set SCOPE_DEMO_GRID="" for the production grid.
 GRID="${SCOPE_DEMO_GRID---max-freq 40 --samples-per-peak 4}"
+# Smaller or faster runs (the end-to-end test uses these): extra scope-demo-data flags, the fewest
+# positives a class needs to be trained, and DNN epochs.
+DEMO_FLAGS="${SCOPE_DEMO_FLAGS:-}"
+XGB_MIN="${SCOPE_DEMO_XGB_MIN_COUNT:-40}"
+DNN_MIN="${SCOPE_DEMO_DNN_MIN_COUNT:-150}"
+EPOCHS="${SCOPE_DEMO_DNN_EPOCHS:-30}"
 mkdir -p "$WORK"
 cd "$WORK"
 export SCOPE_CONFIG="$PWD/config.yaml"
@@ -20,7 +26,8 @@ start=$(date +%s)
 step() { echo; echo "== $* ($(( $(date +%s) - start )) s)"; }
 
 step "1. demo sky: a synthetic ZTF field $FIELD with known truth"
-scope-demo-data --field "$FIELD" --force
+# shellcheck disable=SC2086
+scope-demo-data --field "$FIELD" --force $DEMO_FLAGS
 
 step "2. light-curve ids of the field"
 get-quad-ids --field "$FIELD" --multi-quads --minobs 20
@@ -42,11 +49,11 @@ scope-build-training-set --labels labels.parquet \
 
 step "5. models: generated training scripts, run as generated"
 rm -f train_xgb.sh train_dnn.sh
-create-training-script --algorithm xgb --filename train_xgb.sh --min-count 40 \
+create-training-script --algorithm xgb --filename train_xgb.sh --min-count "$XGB_MIN" \
   --path-dataset training_set.parquet --add-keywords "--skip-cv --save --plot --random-state 7"
-create-training-script --algorithm dnn --filename train_dnn.sh --min-count 150 \
+create-training-script --algorithm dnn --filename train_dnn.sh --min-count "$DNN_MIN" \
   --path-dataset training_set.parquet \
-  --add-keywords "--save --scale-features median_std --epochs 30 --patience 6 --batch-size 32 --random-state 7"
+  --add-keywords "--save --scale-features median_std --epochs $EPOCHS --patience 6 --batch-size 32 --random-state 7"
 bash train_xgb.sh
 bash train_dnn.sh
 assemble-training-stats --group-name experiment --algorithm xgb || true
