@@ -80,6 +80,7 @@ def compute_lightcurve_features(
     nested_from: str = "bins",
     ls_engine: str = "auto",
     provenance: dict | None = None,
+    params: dict | None = None,
 ) -> dict[str, np.ndarray]:
     """Every light-curve feature of the reference for a ragged batch of cleaned light curves.
 
@@ -109,6 +110,8 @@ def compute_lightcurve_features(
         Light curves per internal batch; memory is bounded by it times ``top_n_periods``.
     nested_from, ls_engine :
         See :func:`.periodsearch.find_periods`.
+    params : dict, optional
+        Algorithm parameters passed to :func:`.periodsearch.find_periods` (e.g. BLS ``qmin``/``qmax``).
     provenance : dict, optional
         Filled in place with the grid, backend, algorithm parameters, Fourier form and versions.
 
@@ -157,7 +160,7 @@ def compute_lightcurve_features(
             prep = prepare_batch(bt, bm, be, boff)
             res = find_periods(bt, bm, be, boff, algorithms=algorithms, grid=grid, backend=backend,
                                top_n=top_n, n_threads=n_threads, nested_from=nested_from,
-                               ls_engine=ls_engine, prepared=prep)
+                               ls_engine=ls_engine, prepared=prep, params=params)
             search_prov = res.provenance()
             for name, values in res.columns().items():
                 cols[name][rows] = values

@@ -71,6 +71,7 @@ class FeatureComputer:
         else:
             cols = compute_lightcurve_features(sub.t, sub.m, sub.e, sub.offsets, algorithms=list(opts.algorithms),
                                                grid=self.grid, backend=opts.backend, provenance=provenance,
+                                               params={"qmin": opts.qmin, "qmax": opts.qmax},
                                                batch_size=len(sub) or 1, **kwargs)
         if provenance:
             self._provenance = provenance
