@@ -23,6 +23,20 @@ def _out(work, field=301, ccd=1, quad=1):
     return work / "generated_features" / f"field_{field}" / f"gen_features_field_{field}_ccd_{ccd}_quad_{quad}.parquet"
 
 
+def _die_on_call(monkeypatch, n: int) -> None:
+    """Make the n-th batch computation raise KeyboardInterrupt, like a run killed mid-way."""
+    original = compute_mod.FeatureComputer.compute
+    calls = {"n": 0}
+
+    def dying(self, k):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt
+        return original(self, k)
+
+    monkeypatch.setattr(compute_mod.FeatureComputer, "compute", dying)
+
+
 def test_quadrant_run_writes_reference_layout(small_demo, tmp_path, monkeypatch, caplog):
     work = _copy(small_demo, tmp_path, monkeypatch)
     rc = generate_features.main(["--field", "301", "--ccd", "1", "--quad", "1", "--doCPU", *FAST_GRID])
@@ -60,15 +74,7 @@ def test_kill_and_resume_gives_identical_file(small_demo, tmp_path, monkeypatch)
 
     work = _copy(small_demo, tmp_path / "b", monkeypatch)
     original = compute_mod.FeatureComputer.compute
-    calls = {"n": 0}
-
-    def dying(self, k):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return original(self, k)
-
-    monkeypatch.setattr(compute_mod.FeatureComputer, "compute", dying)
+    _die_on_call(monkeypatch, 3)
     assert generate_features.main(args) == 130
     assert not _out(work).exists()
     parts = list((work / "generated_features" / "field_301").glob(".*parts/part_*.parquet"))
@@ -95,15 +101,7 @@ def test_changed_parameters_do_not_resume(small_demo, tmp_path, monkeypatch):
     work = _copy(small_demo, tmp_path, monkeypatch)
     args = ["--field", "301", "--ccd", "1", "--quad", "1", "--doCPU", "--period-batch-size", "12", *FAST_GRID]
     original = compute_mod.FeatureComputer.compute
-    calls = {"n": 0}
-
-    def dying(self, k):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return original(self, k)
-
-    monkeypatch.setattr(compute_mod.FeatureComputer, "compute", dying)
+    _die_on_call(monkeypatch, 2)
     assert generate_features.main(args) == 130
     monkeypatch.setattr(compute_mod.FeatureComputer, "compute", original)
     changed = [a if a != "10" else "8" for a in args]  # another --max-freq
