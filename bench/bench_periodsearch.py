@@ -3,7 +3,7 @@
 Runs on synthetic ZTF-like light curves (nightly visits in observing seasons over ~3 years, a
 periodic signal of known period: sinusoid, eclipsing-binary-like or sawtooth) at several sizes on
 the production grid (max 48 cycles/day, 10 samples per peak -> ~5e5 frequencies), and on the real
-ALeRCE light curves in ``../shared/data`` (per-class period recovery). Prints markdown tables.
+ALeRCE light curves in ``tests/data`` (per-class period recovery). Prints markdown tables.
 
 Examples::
 
@@ -41,7 +41,7 @@ from scope.features.periodsearch import find_periods, make_grid  # noqa: E402
 from scope.features.periodsearch import lsnifty  # noqa: E402
 
 HJD0 = 2458200.5
-SHARED = REPO.parent / "shared" / "data"
+SHARED = REPO / "tests" / "data"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def bench_alerce(args):
     from scope.features.clean import clean_lightcurves
     from scope.features.periodsearch import baseline_of
 
-    objects = alerce_lightcurves(Path(args.shared_data))
+    objects = alerce_lightcurves(Path(args.data_dir))
     lcs = [(t, m, e) for _, _, _, t, m, e, _ in objects]
     t, m, e, offsets = ragged([(a, b, c, None, None) for a, b, c in lcs])
     clean = clean_lightcurves(t, m, e, offsets, min_cadence_minutes=30.0, min_n_points=10)
@@ -290,7 +290,7 @@ def build_parser():
     p.add_argument("--skip-whole", action="store_true", help="skip the whole-feature-set timing")
     p.add_argument("--skip-astropy", action="store_true", help="skip astropy LombScargle")
     p.add_argument("--skip-alerce", action="store_true", help="skip the real ALeRCE light curves")
-    p.add_argument("--shared-data", default=str(SHARED), help="folder with alerce_periodic_*.parquet")
+    p.add_argument("--data-dir", default=str(SHARED), help="folder with alerce_periodic_*.parquet")
     p.add_argument("--quadrant", type=int, default=0,
                    help="also run the whole feature set on this many 300-point light curves (memory check)")
     p.add_argument("--quadrant-max-freq", type=float, default=48.0, help="grid top frequency for --quadrant")
@@ -325,7 +325,7 @@ def main(argv=None) -> int:
         text += [f"## Quadrant-sized run: {args.quadrant} light curves x 300 points, {grid.n_kept:,} frequencies, "
                  f"{max(args.threads)} threads", "",
                  f"{args.quadrant / secs:.2f} lc/s; traced peak {peak:.0f} MB; process max RSS {rss:.0f} MB", ""]
-    if not args.skip_alerce and Path(args.shared_data, "alerce_periodic_labels.parquet").exists():
+    if not args.skip_alerce and Path(args.data_dir, "alerce_periodic_labels.parquet").exists():
         per_object, grid = bench_alerce(args)
         text += [f"## Real ZTF light curves (ALeRCE, band with more points, magpsf_corr; {grid.n_kept:,} "
                  "frequencies): recovered within 1% of P, P/2 or 2P", "", alerce_report(per_object), ""]

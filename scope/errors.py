@@ -42,3 +42,7 @@ class QueryError(ServiceError):
 
 class BackendUnavailable(ScopeError):
     """A computational backend (e.g. the GPU period search) cannot run here."""
+
+
+class MissingDependency(ScopeError):
+    """An optional Python package needed by this command is not installed (see :mod:`scope.optional`)."""

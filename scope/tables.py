@@ -93,6 +93,28 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
+def ensure_writable_dir(folder: str | os.PathLike) -> Path:
+    """Create ``folder`` if needed and check that files can be written in it.
+
+    Commands call this for every output folder *before* any work starts, so a read-only or
+    unusable destination is reported at once rather than after hours of computation.
+
+    Raises
+    ------
+    DataError
+        When the folder cannot be created or written to (the message names it).
+    """
+    folder = Path(folder)
+    _ensure_dir(folder)
+    try:  # os.access can say yes on read-only mounts and for root; a real probe cannot lie
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".scope-write-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise DataError(f"output folder is not writable: {folder} ({exc.strerror})") from None
+    return folder
+
+
 def _ensure_dir(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Shared test fixtures: real data from ../shared/data, tiny archives, config files."""
+"""Shared test fixtures: the small real data files in tests/data, tiny archives, config files."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("WANDB_MODE", "disabled")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("SCOPE_SHARED_DATA", REPO.parent / "shared" / "data"))
-DR5_FILE = SHARED_DATA / "ztf_dr5_field202_rc61_zg.parquet"
+# Real ZTF files and reference-release models the tests read; they live in the repository (see its README).
+REAL_DATA = REPO / "tests" / "data"
+DR5_FILE = REAL_DATA / "ztf_dr5_field202_rc61_zg.parquet"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -41,19 +42,36 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
-def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data folder missing: {SHARED_DATA}")
-    return SHARED_DATA
+def real_data() -> Path:
+    """The repository's folder of small real data files (never skipped: they are part of the repo)."""
+    return REAL_DATA
 
 
 @pytest.fixture
-def dr5_archive(tmp_path, shared_data) -> Path:
+def dr5_archive(tmp_path, real_data) -> Path:
     """An archive folder holding the real DR5 file under its original (non-canonical) name."""
     root = tmp_path / "archive"
     root.mkdir()
     shutil.copy(DR5_FILE, root / DR5_FILE.name)
     return root
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A folder nobody can write into, root included (chmod for users, the immutable flag for root)."""
+    import subprocess
+
+    folder = tmp_path / "read_only"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o500)
+        yield folder
+        folder.chmod(0o700)
+        return
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("cannot make a read-only folder as root here (chattr +i refused)")
+    yield folder
+    subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
 
 
 @pytest.fixture

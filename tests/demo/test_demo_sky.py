@@ -42,8 +42,8 @@ def test_one_file_per_field_filter_ccd_quad(tiny_demo):
     assert names == sorted(f"ztf_000301_z{b}_c03_q{q}_drdemo.parquet" for b in "gr" for q in QUADS)
 
 
-def test_schema_matches_public_dr5_except_float64_hmjd(tiny_demo, shared_data):
-    dr5 = pq.read_schema(shared_data / "ztf_dr5_field202_rc61_zg.parquet")
+def test_schema_matches_public_dr5_except_float64_hmjd(tiny_demo, real_data):
+    dr5 = pq.read_schema(real_data / "ztf_dr5_field202_rc61_zg.parquet")
     expected = pa.schema([f for f in dr5 if f.name != "__index_level_0__"])
     expected = expected.set(expected.get_field_index("hmjd"), pa.field("hmjd", pa.list_(pa.float64())))
     for path in _archive_files(tiny_demo):

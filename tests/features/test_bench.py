@@ -13,11 +13,11 @@ def _load():
     return module
 
 
-def test_bench_runs_with_tiny_settings(tmp_path, capsys, shared_data):
+def test_bench_runs_with_tiny_settings(tmp_path, capsys, real_data):
     bench = _load()
     out = tmp_path / "report.md"
     rc = bench.main(["--sizes", "40", "--n-lc", "2", "--threads", "1", "--max-freq", "1", "--baseline", "300",
-                     "--skip-astropy", "--shared-data", str(shared_data), "--output", str(out)])
+                     "--skip-astropy", "--data-dir", str(real_data), "--output", str(out)])
     assert rc == 0
     text = capsys.readouterr().out
     assert "| N | task | threads | lc/s (wall) | lc per CPU-s | peak MB | recovered |" in text

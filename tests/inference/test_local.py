@@ -28,9 +28,9 @@ def _check_every_object(results: pd.DataFrame, names: list[str], columns: list[s
     return by_row
 
 
-def test_per_object_lightcurve_file_from_alerce(project, shared_data, capsys):
+def test_per_object_lightcurve_file_from_alerce(project, real_data, capsys):
     work, cfg = project
-    lc = pd.read_parquet(shared_data / "alerce_periodic_lightcurves.parquet")
+    lc = pd.read_parquet(real_data / "alerce_periodic_lightcurves.parquet")
     lc["oid"] = lc["oid"].replace({"ZTF17aaasltt": "my_star_1", "ZTF18aawalsv": "cep_2_b"})
     pd.DataFrame({"id": lc["oid"], "time": lc["mjd"], "mag": lc["magpsf_corr"], "magerr": lc["sigmapsf_corr"],
                   "band": lc["fid"].map({1: "g", 2: "r"})}).to_csv(work / "lightcurves.csv", index=False)

@@ -15,7 +15,7 @@ from tests.inference.synthetic import SUFFIX, feature_table
 from tools.run_inference import main
 
 GEN = Path("generated_features")
-LEGACY = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "legacy-models"
+LEGACY = Path(__file__).resolve().parents[1] / "data" / "legacy-models"
 
 
 def _gen_file(field=301, ccd=2, quad=3):
@@ -174,8 +174,6 @@ def _legacy_features(tmp: Path, cfg) -> Path:
 
 
 def _legacy_copy(tmp: Path, suffix: str) -> Path:
-    if not LEGACY.is_dir():
-        pytest.skip("shared legacy models missing")
     for f in LEGACY.iterdir():
         shutil.copy(f, tmp / f.name)
     return tmp / f"vnv.20240101_000000{suffix}"

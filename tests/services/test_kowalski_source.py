@@ -19,8 +19,6 @@ def dr5_docs(tmp_path_factory):
     from tests.conftest import DR5_FILE
     import shutil
 
-    if not DR5_FILE.exists():
-        pytest.skip("shared DR5 file missing")
     root = tmp_path_factory.mktemp("dr5") / "archive"
     root.mkdir()
     shutil.copy(DR5_FILE, root / DR5_FILE.name)

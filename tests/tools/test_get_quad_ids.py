@@ -10,7 +10,7 @@ from tools import get_quad_ids
 
 
 @pytest.fixture
-def split_archive(workdir, shared_data):
+def split_archive(workdir, real_data):
     """The DR5 file split into three canonical quadrant files of a fake field 777."""
     import pyarrow as pa
 

@@ -11,8 +11,8 @@ from scope.errors import DataError
 
 
 @pytest.fixture
-def legacy(shared_data):
-    folder = shared_data / "legacy-models"
+def legacy(real_data):
+    folder = real_data / "legacy-models"
     return folder, np.load(folder / "vnv_reference_io.npz")
 
 

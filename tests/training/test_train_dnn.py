@@ -86,11 +86,11 @@ def test_continuing_with_other_features_is_refused(project, training_file):
         train(cfg, "rrlyr", algorithm="xgb", path_dataset=training_file, pre_trained_model=str(a.model_path))
 
 
-def test_legacy_reference_model_can_be_continued(project, training_file, shared_data):
+def test_legacy_reference_model_can_be_continued(project, training_file, real_data):
     from scope.training.train import train
 
     folder, cfg = project
-    legacy = shared_data / "legacy-models" / "vnv.20240101_000000.h5"
+    legacy = real_data / "legacy-models" / "vnv.20240101_000000.h5"
     r = train(cfg, "vnv", algorithm="dnn", path_dataset=training_file, epochs=1, pre_trained_model=str(legacy))
     assert r.card["pre_trained_model"] == str(legacy)
     assert r.card["scaling"]["source"] == "training split"  # the reference saved no statistics
