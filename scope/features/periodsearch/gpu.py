@@ -286,10 +286,11 @@ class GpuBackend:
             width = max(1, min(longest, self.chunk_bytes // (8 * rows * len(outputs))))
             buffers = [cuda.device_array((rows, width), np.float64) for _ in outputs]
             states = []
+            state_bytes = 0
             for res in outputs:
                 host_state = initial_state(rows, n_peaks, res.raw_idx.shape[1])
                 states.append({k: cuda.to_device(v) for k, v in host_state.items()})
-            state_bytes = sum(v.nbytes for v in initial_state(rows, n_peaks, 0).values()) * len(outputs)
+                state_bytes += sum(v.nbytes for v in host_state.values())
             self.peak_device_bytes = max(self.peak_device_bytes,
                                          dev.nbytes + 8 * rows * width * len(outputs) + state_bytes)
             tblocks = math.ceil(rows / tthreads)
