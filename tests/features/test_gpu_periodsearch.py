@@ -13,7 +13,7 @@ import pytest
 from scope.errors import BackendUnavailable
 from scope.features.periodsearch import find_periods, get_backend, make_grid
 from scope.features.periodsearch.gpu import GpuBackend
-from scope.features.periodsearch.gpu_prepare import host_inputs, to_fixed64
+from scope.features.periodsearch.gpu_prepare import HostInputs, to_fixed64
 from scope.features.periodsearch.gpu_probe import describe_cuda_error, gpu_unavailable_reason
 from scope.features.periodsearch.prepare import prepare_batch
 from scope.features.periodsearch.registry import DEFAULT_PARAMS, NumpyBackend, parse_algorithm
@@ -46,6 +46,23 @@ def test_nested_search_matches_numpy(sim_batch, name):
     for col in gpu:
         np.testing.assert_allclose(gpu[col], ref[col], rtol=1e-9, err_msg=col)
     np.testing.assert_array_equal(gpu["period_ELS_ECE_EAOV"], ref["period_ELS_ECE_EAOV"])
+
+
+def test_feature_engine_runs_on_the_gpu_backend_with_e_names(sim_batch):
+    from scope.features import compute_lightcurve_features
+
+    kw = dict(algorithms=["ELS_ECE_EAOV"], grid=small_grid(**SIM_GRID), top_n_periods=5, ls_engine="numba")
+    prov = {}
+    gpu = compute_lightcurve_features(*sim_batch, backend="gpu-sim", provenance=prov, **kw)
+    cpu = compute_lightcurve_features(*sim_batch, backend="cpu", **kw)
+    assert list(gpu) == list(cpu)
+    assert {"period_ELS", "period_ECE", "period_EAOV", "f1_power_ELS_ECE_EAOV"} <= set(gpu)
+    for col in gpu:
+        if col.startswith("period_"):
+            np.testing.assert_array_equal(gpu[col], cpu[col], err_msg=col)
+        else:  # the CPU AOV quantises magnitudes (1e-6); the GPU sums them in float64
+            np.testing.assert_allclose(gpu[col], cpu[col], rtol=1e-5, err_msg=col)
+    assert prov["backend"] == "gpu-sim" and prov["period_search"]["versions"]["cuda_target"] == "simulator"
 
 
 def test_raw_bins_peaks_and_summary_match_numpy(sim_batch):
@@ -108,10 +125,11 @@ def test_fixed_point_phases_are_exact_at_the_top_of_the_grid(rng):
     # phase at grid index k = frac(t * (fmin + k df)), computed as (A + k B) mod 2**64
     t = np.sort(rng.uniform(0, 3000, 50))
     fmin, df = 2 / 3000, 1 / 30000
-    host = host_inputs(prepare_batch(t, np.sin(t), np.full(50, 0.1), np.array([0, 50])), fmin, df, 10)
+    host = HostInputs(prepare_batch(t, np.sin(t), np.full(50, 0.1), np.array([0, 50])), fmin, df, 10)
+    pa, pb = host.array("pa"), host.array("pb")
     worst = 0.0
     for k in (0, 1, 12345, 1_440_000):
-        ours = ((host.pa + np.uint64(k) * host.pb) >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+        ours = ((pa + np.uint64(k) * pb) >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
         for ti, p in zip(host.t, ours):
             exact = Fraction(float(ti)) * (Fraction(fmin) + k * Fraction(df))
             exact -= exact.numerator // exact.denominator

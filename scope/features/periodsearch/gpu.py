@@ -2,9 +2,9 @@
 
 For one batch of light curves and one algorithm (or CE and AOV fused):
 
-1. :func:`.gpu_prepare.host_inputs` computes the per-point constants once (fixed-point phases
+1. :class:`.gpu_prepare.HostInputs` computes the per-point constants (fixed-point phases
    relative to each light curve's float64 epoch, centred magnitudes, weights) and they are copied
-   to the device, each array only when a kernel needs it.
+   to the device, each array only when a kernel needs it (and computed only then).
 2. The kept frequencies are cut into chunks of at most ``chunk_bytes / (8 * rows * buffers)``
    frequencies. For each chunk a score kernel (:mod:`.gpu_binned`, :mod:`.gpu_harmonic`) fills a
    ``rows x chunk`` float64 buffer on the device and the tracker kernel (:mod:`.gpu_tracker`)
@@ -30,7 +30,7 @@ import numpy as np
 
 from scope.errors import BackendUnavailable, ConfigError
 
-from .gpu_prepare import host_inputs
+from .gpu_prepare import HostInputs
 from .gpu_probe import device_description, gpu_unavailable_reason
 from .prepare import PreparedBatch
 
@@ -95,7 +95,7 @@ class _DeviceInputs:
         if name.startswith("_"):
             raise AttributeError(name)
         if name not in self._dev:
-            arr = np.ascontiguousarray(getattr(self._host, name))
+            arr = np.ascontiguousarray(self._host.array(name))
             if arr.size == 0:  # keep every device array non-empty
                 arr = np.zeros((1,) * arr.ndim, dtype=arr.dtype)
             self._dev[name] = self._cuda.to_device(arr)
@@ -263,7 +263,7 @@ class GpuBackend:
         # one batch is searched by several algorithms in a row: keep the last inputs
         key = (id(prep), lo, hi, float(fmin), float(df), int(n_mag))
         if self._host_cache is None or self._host_cache[0] != key:
-            host = host_inputs(_rows(prep, lo, hi), fmin, df, n_mag)
+            host = HostInputs(_rows(prep, lo, hi), fmin, df, n_mag)
             self._host_cache = (key, _DeviceInputs(self._cuda, host), prep)
         return self._host_cache[1]
 

@@ -156,7 +156,7 @@ def mhf_kernel(jit, max_harmonics: int, threads: int):
     """Multi-harmonic fit score ``max_K (BIC_0 - BIC_K)``, K <= ``max_harmonics``, over a chunk.
 
     Arguments: ``(pa, pb, w, wy, wt, sums, offsets, k0, nk, out)`` with ``sums`` the per-light-curve
-    ``(w0, t1, t2, y0, yt, yy)`` of :class:`.gpu_prepare.HostInputs`.
+    ``(w0, t1, t2, y0, yt, yy)`` (:class:`.gpu_prepare.HostInputs` ``mhf``).
     """
     kh = max_harmonics
     size = 2 + 2 * kh

@@ -20,56 +20,12 @@ and does not depend on their order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .._ragged import object_index
 from .prepare import PreparedBatch
 
 _TWO32 = 2.0 ** 32
-
-
-@dataclass
-class HostInputs:
-    """Per-point and per-light-curve arrays the kernels read (all NumPy, kernel order).
-
-    Attributes
-    ----------
-    offsets : int64 (n + 1,)
-    groups : int64 (n, n_mag + 1)
-        Absolute point offsets of each magnitude bin of each light curve (points are sorted by it).
-    pa, pb : uint64 (n_points,)
-        Fixed-point phase at ``fmin`` and phase step per ``df`` (module docstring).
-    t, yc, w, wyc, rc, rs, wy, wt : float64 (n_points,)
-        Relative time; magnitude minus its mean; weight; weight times the magnitude minus its
-        weighted mean; cosine and sine of the phase step; ``w * y`` and ``w * (t - t0) / span``
-        (multi-harmonic fit).
-    n, yy, s_w : float64 (n,)
-        Points, sum of ``yc**2`` and sum of weights per light curve.
-    mhf : float64 (n, 6)
-        The multi-harmonic fit's per-light-curve sums ``(w0, t1, t2, y0, yt, yy)``.
-    klnk : float64 (max_n + 2,)
-        ``k ln k`` (0 for k < 2).
-    """
-
-    offsets: np.ndarray
-    groups: np.ndarray
-    pa: np.ndarray
-    pb: np.ndarray
-    t: np.ndarray
-    yc: np.ndarray
-    w: np.ndarray
-    wyc: np.ndarray
-    rc: np.ndarray
-    rs: np.ndarray
-    wy: np.ndarray
-    wt: np.ndarray
-    n: np.ndarray
-    yy: np.ndarray
-    s_w: np.ndarray
-    mhf: np.ndarray
-    klnk: np.ndarray
 
 
 def to_fixed64(x: np.ndarray) -> np.ndarray:
@@ -122,8 +78,21 @@ def ce_mag_bins(y: np.ndarray, n_mag: int) -> np.ndarray:
     return np.clip(np.floor((5e-4 + y * 0.999) * n_mag).astype(np.int64), 0, n_mag - 1)
 
 
-def host_inputs(prep: PreparedBatch, fmin: float, df: float, n_mag: int) -> HostInputs:
-    """Everything the kernels need for ``prep`` on the grid ``fmin + k * df``.
+class HostInputs:
+    """The arrays the kernels read, computed on first use (NumPy; kernel point order).
+
+    Only the reordered ``t``, ``y``, ``w`` and the light-curve index of every point are kept;
+    every other array is built when :meth:`array` asks for it, so a batch holds on the host only
+    what the algorithms searched need (each per-point array is 8 bytes per point).
+
+    Per-point arrays: ``pa``, ``pb`` (uint64 fixed-point phase at ``fmin`` and step per ``df``),
+    ``t`` (relative time), ``yc`` (magnitude minus its mean), ``w`` (weight), ``wyc`` (weight
+    times the magnitude minus its weighted mean), ``rc``/``rs`` (cosine and sine of the phase
+    step), ``wy``/``wt`` (``w * y`` and ``w * (t - t_first) / span``, multi-harmonic fit).
+    Per light curve: ``offsets`` (n + 1), ``groups`` (n, n_mag + 1: absolute offsets of each
+    magnitude bin, by which points are sorted), ``yy`` (sum of ``yc**2``), ``s_w`` (sum of
+    weights), ``mhf`` (n, 6: the multi-harmonic sums ``w0, t1, t2, y0, yt, yy``); ``klnk``
+    (``k ln k`` for k = 0 .. max points + 1).
 
     Parameters
     ----------
@@ -133,47 +102,74 @@ def host_inputs(prep: PreparedBatch, fmin: float, df: float, n_mag: int) -> Host
     n_mag : int
         Magnitude bins of the conditional entropy (fixes the point order).
     """
-    offsets = np.asarray(prep.offsets, dtype=np.int64)
-    n_lc = len(offsets) - 1
-    lc = object_index(offsets)
-    lengths = np.diff(offsets).astype(np.float64)
-    mag = ce_mag_bins(prep.y, n_mag)
-    order = np.lexsort((np.arange(len(lc)), mag, lc))  # stable: by light curve, then magnitude bin
-    t, y, w = prep.t[order], prep.y[order], prep.w[order]
-    mag = mag[order]
 
-    groups = np.empty((n_lc, n_mag + 1), dtype=np.int64)
-    counts = np.zeros((n_lc, n_mag), dtype=np.int64)
-    np.add.at(counts, (lc, mag), 1)
-    groups[:, 0] = offsets[:-1]
-    groups[:, 1:] = offsets[:-1, None] + np.cumsum(counts, axis=1)
+    def __init__(self, prep: PreparedBatch, fmin: float, df: float, n_mag: int):
+        self.fmin = float(fmin)
+        self.df = float(df)
+        self.offsets = np.asarray(prep.offsets, dtype=np.int64)
+        self.n_lc = len(self.offsets) - 1
+        self.lengths = np.diff(self.offsets).astype(np.float64)
+        lc = object_index(self.offsets)
+        mag = ce_mag_bins(prep.y, n_mag)
+        order = np.lexsort((mag, lc))  # stable: by light curve, then magnitude bin
+        self.t, self.y, self.w = prep.t[order], prep.y[order], prep.w[order]
+        counts = np.zeros((self.n_lc, n_mag), dtype=np.int64)
+        np.add.at(counts, (lc, mag), 1)
+        del order, mag
+        self.lc = lc.astype(np.int32) if self.n_lc < 2 ** 31 else lc
+        self.groups = np.empty((self.n_lc, n_mag + 1), dtype=np.int64)
+        self.groups[:, 0] = self.offsets[:-1]
+        self.groups[:, 1:] = self.offsets[:-1, None] + np.cumsum(counts, axis=1)
+        # the multi-harmonic fit's time axis (t - t_first) / span, from the time-sorted input
+        if len(prep.t):
+            first = np.where(self.lengths > 0, prep.t[np.minimum(self.offsets[:-1], len(prep.t) - 1)], 0.0)
+            final = np.where(self.lengths > 0, prep.t[np.maximum(self.offsets[1:] - 1, 0)], 0.0)
+        else:
+            first = final = np.zeros(self.n_lc)
+        self._first = first
+        self._inv_span = np.divide(1.0, final - first, out=np.zeros(self.n_lc), where=final - first > 0)
 
-    # the multi-harmonic fit's time axis: (t - t_first) / span, from the time-sorted input
-    nonempty = lengths > 0
-    first = np.where(nonempty, prep.t[np.minimum(offsets[:-1], max(len(prep.t) - 1, 0))], 0.0) if len(prep.t) \
-        else np.zeros(n_lc)
-    final = np.where(nonempty, prep.t[np.maximum(offsets[1:] - 1, 0)], 0.0) if len(prep.t) else np.zeros(n_lc)
-    span = final - first
-    inv_span = np.divide(1.0, span, out=np.zeros(n_lc), where=span > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = _per_lc_sum(y, offsets) / lengths
-        s_w = _per_lc_sum(w, offsets)
-        ybar_w = _per_lc_sum(w * y, offsets) / s_w
-    yc = y - mean[lc]
-    wyc = w * (y - ybar_w[lc])
-    tn = (t - first[lc]) * inv_span[lc]
-    yy = _per_lc_sum(yc * yc, offsets)
-    mhf = np.stack([s_w, _per_lc_sum(w * tn, offsets), _per_lc_sum(w * tn * tn, offsets),
-                    _per_lc_sum(w * y, offsets), _per_lc_sum(w * y * tn, offsets),
-                    _per_lc_sum(w * y * y, offsets)], axis=1) if n_lc else np.zeros((0, 6))
+    def _sum(self, values: np.ndarray) -> np.ndarray:
+        return _per_lc_sum(values, self.offsets)
 
-    step = _frac(t * df)
-    max_n = int(lengths.max()) if n_lc else 0
-    k = np.arange(max_n + 2, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        klnk = np.where(k >= 2, k * np.log(np.maximum(k, 1.0)), 0.0)
-    return HostInputs(
-        offsets=offsets, groups=groups, pa=fixed_phase(t, fmin), pb=fixed_phase(t, df), t=t,
-        yc=yc, w=w, wyc=wyc, rc=np.cos(2 * np.pi * step),
-        rs=np.sin(2 * np.pi * step), wy=w * y, wt=w * tn, n=lengths, yy=yy, s_w=s_w, mhf=mhf, klnk=klnk,
-    )
+    def _mean(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if weights is None:
+                return self._sum(values) / self.lengths
+            return self._sum(weights * values) / self._sum(weights)
+
+    def array(self, name: str) -> np.ndarray:
+        """The kernel array ``name`` (see the class docstring)."""
+        if name in ("offsets", "groups", "t", "w"):
+            return getattr(self, name)
+        if name == "pa":
+            return fixed_phase(self.t, self.fmin)
+        if name == "pb":
+            return fixed_phase(self.t, self.df)
+        if name in ("rc", "rs"):
+            step = 2 * np.pi * _frac(self.t * self.df)
+            return np.cos(step) if name == "rc" else np.sin(step)
+        if name == "yc":
+            return self.y - self._mean(self.y)[self.lc]
+        if name == "yy":
+            yc = self.array("yc")
+            return self._sum(yc * yc)
+        if name == "wyc":
+            return self.w * (self.y - self._mean(self.y, self.w)[self.lc])
+        if name == "s_w":
+            return self._sum(self.w)
+        if name == "wy":
+            return self.w * self.y
+        if name == "wt":
+            return self.w * self._tn()
+        if name == "mhf":
+            tn, w, y = self._tn(), self.w, self.y
+            sums = [w, w * tn, w * tn * tn, w * y, w * y * tn, w * y * y]
+            return np.stack([self._sum(v) for v in sums], axis=1) if self.n_lc else np.zeros((0, 6))
+        if name == "klnk":
+            k = np.arange((int(self.lengths.max()) if self.n_lc else 0) + 2, dtype=np.float64)
+            return k * np.log(np.maximum(k, 1.0))  # 0 for k = 0 and 1
+        raise KeyError(f"no kernel array called {name!r}")
+
+    def _tn(self) -> np.ndarray:
+        return (self.t - self._first[self.lc]) * self._inv_span[self.lc]
