@@ -18,16 +18,10 @@ from scope.features.periodsearch.gpu_probe import describe_cuda_error, gpu_unava
 from scope.features.periodsearch.prepare import prepare_batch
 from scope.features.periodsearch.registry import DEFAULT_PARAMS, NumpyBackend, parse_algorithm
 
-from featsynth import ragged, ztf_like
-from test_periodsearch import small_grid
+from featsynth import ztf_like
+from test_periodsearch import sim_batch, small_grid  # noqa: F401 (sim_batch is a fixture)
 
 SIM_GRID = dict(nf=240, gap=(100, 120))
-
-
-@pytest.fixture
-def sim_batch(rng):
-    return ragged([ztf_like(rng, n, period=p, amp=0.25, shape=s)
-                   for n, p, s in [(60, 0.713, "sine"), (45, 3.37, "sawtooth"), (35, 1.91, "eclipse")]])
 
 
 def _raw(backend, batch, grid, algorithm, n_peaks=4, n_raw=5):
@@ -106,19 +100,6 @@ def test_device_memory_is_bounded_by_the_chunk_not_the_grid(rng):
         peaks.append(backend.peak_device_bytes)
     assert peaks[0] == peaks[1]
     assert peaks[0] < 800 + 25 * 64 + 4096  # score buffer + per-point inputs + state
-
-
-def test_degenerate_light_curves_give_nan():
-    t = np.concatenate([np.arange(10.0), np.arange(2.0), np.arange(30.0)])
-    m = np.concatenate([np.full(10, 15.0), [15.0, 15.1], np.full(30, 15.0)])
-    e = np.full(len(t), 0.1)
-    offsets = np.array([0, 10, 12, 12, 42])  # constant, two points, empty, constant
-    res = find_periods(t, m, e, offsets, algorithms=["LS", "CE", "AOV"], grid=small_grid(nf=60, gap=(20, 25)),
-                       top_n=3, backend="gpu-sim")
-    for name, alg in res.algorithms.items():
-        flat = [0, 2, 3] if name == "CE" else [0, 1, 2, 3]  # CE is defined from 2 points
-        assert np.all(np.isnan(alg.period[flat])), name
-        assert np.all(np.isnan(alg.top_periods[flat])), name
 
 
 def test_fixed_point_phases_are_exact_at_the_top_of_the_grid(rng):
@@ -205,3 +186,15 @@ def test_every_kernel_compiles_for_the_cuda_target(monkeypatch):
     for kernel, signature in kernels:
         ptx, _ = cuda.compile_ptx(kernel.py_func, signature, cc=(9, 0))
         assert ".entry" in ptx
+
+
+def test_block_size_shrinks_to_fit_the_bin_tables_in_shared_memory():
+    from scope.errors import ConfigError
+    from scope.features.periodsearch.gpu import SHARED_BYTES, _fit_threads
+
+    assert _fit_threads(128, 20 * 16) == 128  # CE + AOV, 20 phase bins: 40 KB for 128 threads
+    assert _fit_threads(128, 50 * 16) == 32  # BLS, 50 bins
+    threads = _fit_threads(128, 60 * 16)
+    assert threads % 32 == 0 and threads * 60 * 16 <= SHARED_BYTES
+    with pytest.raises(ConfigError, match="too many bins"):
+        _fit_threads(128, 2000 * 16)

@@ -1,7 +1,5 @@
 """generate-features --doGPU: the GPU period search from the command line."""
 
-import shutil
-
 import numpy as np
 import pytest
 
@@ -10,20 +8,9 @@ from scope.generation import GenerateOptions
 from scope.tables import read_table
 from tools import generate_features
 
-FAST_GRID = ["--max-freq", "10", "--samples-per-peak", "2", "--top-n-periods", "5", "--Ncore", "1"]
+from test_generate_features import FAST_GRID, _copy as _work, _out
+
 QUAD = ["--field", "301", "--ccd", "1", "--quad", "1"]
-
-
-def _work(demo, tmp_path, monkeypatch):
-    work = tmp_path / "work"
-    shutil.copytree(demo, work)
-    monkeypatch.chdir(work)
-    monkeypatch.delenv("SCOPE_CONFIG", raising=False)
-    return work
-
-
-def _out(work):
-    return work / "generated_features" / "field_301" / "gen_features_field_301_ccd_1_quad_1.parquet"
 
 
 def test_doGPU_takes_the_gpu_algorithms_of_the_config():

@@ -43,8 +43,8 @@ DEVICE_THREADS = 128
 SIM_THREADS = 32
 #: Frequencies per thread of the Lomb-Scargle kernel (phase rotations between exact phases).
 LS_PER_THREAD = 8
-#: Threads per block of the BLS kernel (its per-thread bin tables are the largest).
-BLS_THREADS = 32
+#: Static shared memory a block may use (the CUDA limit without opting in to more).
+SHARED_BYTES = 48 * 1024
 #: Light curves per launch (CUDA limits the second grid dimension to 65535).
 MAX_ROWS = 65535
 
@@ -67,6 +67,17 @@ def _kernel(simulate: bool, key: tuple, build):
     if full not in _KERNELS:
         _KERNELS[full] = build(_cuda_module(simulate).jit)
     return _KERNELS[full]
+
+
+def _fit_threads(threads: int, bytes_per_thread: int) -> int:
+    """Threads per block whose shared-memory bin tables fit :data:`SHARED_BYTES` (a multiple of 32 when possible)."""
+    fit = max(1, SHARED_BYTES // max(1, bytes_per_thread))
+    if fit >= threads:
+        return threads
+    if fit < 32:
+        raise ConfigError(f"too many bins for the GPU kernels: {bytes_per_thread} bytes of bin tables per thread "
+                          f"leave fewer than 32 threads per block in {SHARED_BYTES} bytes of shared memory")
+    return fit - fit % 32
 
 
 def _segments_chunks(segments: np.ndarray, width: int):
@@ -165,17 +176,17 @@ class GpuBackend:
         from .gpu_binned import aov_at_kernel
 
         n_bins = int(n_bins)
-        kern = _kernel(self.simulate, ("aov_at", n_bins, self.threads),
-                       lambda jit: aov_at_kernel(jit, n_bins, self.threads))
+        threads = _fit_threads(self.threads, 12 * n_bins)
+        kern = _kernel(self.simulate, ("aov_at", n_bins, threads), lambda jit: aov_at_kernel(jit, n_bins, threads))
         cuda = self._cuda
         for lo in range(0, len(prep), MAX_ROWS):
             hi = min(len(prep), lo + MAX_ROWS)
             dev = self._inputs(prep, lo, hi, 1.0, 1.0, 1)
             d_f = cuda.to_device(freqs[lo:hi])
             d_out = cuda.device_array(d_f.shape, np.float64)
-            blocks = (math.ceil(freqs.shape[1] / self.threads), hi - lo)
+            blocks = (math.ceil(freqs.shape[1] / threads), hi - lo)
             with self._quiet():
-                kern[blocks, self.threads](dev.t, dev.yc, dev.yy, dev.offsets, d_f, d_out)
+                kern[blocks, threads](dev.t, dev.yc, dev.yy, dev.offsets, d_f, d_out)
             out[lo:hi] = d_out.copy_to_host()
         return out
 
@@ -204,7 +215,7 @@ class GpuBackend:
         aov = RawSearch.allocate(n, n_peaks, n_raw_aov)
         n_phase = int(params["phase_bins"] if do_ce else params["aov_bins"])
         n_mag = int(params["mag_bins"])
-        threads = self.threads
+        threads = _fit_threads(self.threads, n_phase * (4 + 4 * do_ce + 8 * do_aov))
         kern = _kernel(self.simulate, ("ce_aov", n_phase, n_mag, do_ce, do_aov, threads),
                        lambda jit: ce_aov_kernel(jit, n_phase, n_mag, do_ce, do_aov, threads))
 
@@ -249,7 +260,7 @@ class GpuBackend:
         if is_bls:
             lmin = max(1, int(math.floor(params["qmin"] * n_bins)))
             lmax = max(lmin, min(n_bins - 1, int(math.ceil(params["qmax"] * n_bins))))
-        wthreads = min(threads, BLS_THREADS) if is_bls else threads
+        wthreads = _fit_threads(threads, 16 * n_bins)
         kern = _kernel(self.simulate, ("weighted", n_bins, is_bls, wthreads),
                        lambda jit: weighted_kernel(jit, n_bins, is_bls, wthreads))
 

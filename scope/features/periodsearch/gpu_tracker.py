@@ -71,6 +71,13 @@ def tracker_kernels(jit):
         return slot
 
     @register_jitable
+    def refresh_threshold(fst, ist, vals, idxs, row, cap, n_col, min_col, thr_col):
+        # once the buffer is full, its weakest entry is the bar a newcomer must clear
+        if ist[row, n_col] == cap:
+            ist[row, min_col] = min_slot(vals, idxs, row, cap)
+            fst[row, thr_col] = vals[row, ist[row, min_col]]
+
+    @register_jitable
     def insert_peak(fst, ist, pk_idx, pk_val, row, idx, val, sep, cap):
         last = ist[row, I_LAST_SLOT]
         if last >= 0 and pk_idx[row, last] == ist[row, I_LAST_IDX] and idx - ist[row, I_LAST_IDX] < sep:
@@ -79,9 +86,7 @@ def tracker_kernels(jit):
                 pk_val[row, last] = val
                 pk_idx[row, last] = idx
                 ist[row, I_LAST_IDX] = idx
-                if ist[row, I_PKN] == cap:
-                    ist[row, I_PKMIN] = min_slot(pk_val, pk_idx, row, cap)
-                    fst[row, F_PKTHR] = pk_val[row, ist[row, I_PKMIN]]
+                refresh_threshold(fst, ist, pk_val, pk_idx, row, cap, I_PKN, I_PKMIN, F_PKTHR)
             return
         n = ist[row, I_PKN]
         if n < cap:
@@ -95,9 +100,7 @@ def tracker_kernels(jit):
         pk_val[row, slot] = val
         ist[row, I_LAST_SLOT] = slot
         ist[row, I_LAST_IDX] = idx
-        if ist[row, I_PKN] == cap:
-            ist[row, I_PKMIN] = min_slot(pk_val, pk_idx, row, cap)
-            fst[row, F_PKTHR] = pk_val[row, ist[row, I_PKMIN]]
+        refresh_threshold(fst, ist, pk_val, pk_idx, row, cap, I_PKN, I_PKMIN, F_PKTHR)
 
     @register_jitable
     def insert_raw(fst, ist, raw_idx, raw_val, row, idx, val, cap):
@@ -109,9 +112,7 @@ def tracker_kernels(jit):
             slot = ist[row, I_RAWMIN]
         raw_idx[row, slot] = idx
         raw_val[row, slot] = val
-        if ist[row, I_RAWN] == cap:
-            ist[row, I_RAWMIN] = min_slot(raw_val, raw_idx, row, cap)
-            fst[row, F_RAWTHR] = raw_val[row, ist[row, I_RAWMIN]]
+        refresh_threshold(fst, ist, raw_val, raw_idx, row, cap, I_RAWN, I_RAWMIN, F_RAWTHR)
 
     @jit
     def track(scores, k0, nk, new_segment, sep, n_peaks, n_raw, fst, ist, pk_idx, pk_val, raw_idx, raw_val):
