@@ -81,6 +81,10 @@ def _body(args) -> int:
 
     if args.doCPU and args.doGPU:
         raise DataError("choose one of --doCPU and --doGPU, not both")
+    if args.doGPU:
+        from scope.features.periodsearch.registry import get_backend
+
+        get_backend("gpu")  # no usable GPU: one line naming what is missing, before any light curve is read
     cfg = cli.load_config_for(args)
     options = GenerateOptions.from_args(args, cfg)
     summary = generate_features_command(cfg, options)

@@ -9,7 +9,12 @@ Backends share one signature (:class:`Backend`):
     numba kernels (:mod:`.cpu`), parallel over light curves, reduced on the fly; Lomb-Scargle
     through nifty-ls when it is installed (``ls_engine="auto"``), else the numba kernel.
 ``gpu``
-    Not available yet: asking for it raises :class:`scope.errors.BackendUnavailable`.
+    numba CUDA kernels (:mod:`.gpu`): the grid streamed through the device in chunks, the peaks
+    reduced on the device. Without a usable CUDA device asking for it raises
+    :class:`scope.errors.BackendUnavailable` naming what is missing.
+``gpu-sim``
+    The same kernels run by numba's CUDA simulator on the CPU: very slow, for tests on tiny
+    inputs only.
 
 Algorithm names: ``LS``, ``CE``, ``AOV``, ``FPW``, ``MHF``, ``BLS``, with an optional legacy ``E``
 prefix (``ECE`` is ``CE``) and an optional ``_periodogram`` suffix (accepted, same result). The
@@ -35,8 +40,8 @@ from .prepare import PreparedBatch
 
 log = logging.getLogger(__name__)
 
-BackendName = Literal["numpy", "cpu", "gpu"]
-BACKENDS: tuple[str, ...] = ("numpy", "cpu", "gpu")
+BackendName = Literal["numpy", "cpu", "gpu", "gpu-sim"]
+BACKENDS: tuple[str, ...] = ("numpy", "cpu", "gpu", "gpu-sim")
 ALGORITHMS: tuple[str, ...] = ("LS", "CE", "AOV", "FPW", "MHF", "BLS")
 NESTED_NAMES: tuple[str, ...] = ("ELS_ECE_EAOV", "LS_CE_AOV")
 
@@ -302,8 +307,9 @@ def available_backends() -> list[str]:
 
 
 def _gpu_ready() -> bool:
-    # there is no GPU implementation in this release, whatever the hardware
-    return False
+    from .gpu_probe import gpu_unavailable_reason
+
+    return gpu_unavailable_reason() is None
 
 
 def get_backend(name: str, *, ls_engine: str = "auto", n_threads: int | None = None) -> Backend:
@@ -312,7 +318,7 @@ def get_backend(name: str, *, ls_engine: str = "auto", n_threads: int | None = N
     Raises
     ------
     BackendUnavailable
-        For ``"gpu"`` (no GPU backend exists yet).
+        For ``"gpu"`` without a usable CUDA device (the message says what is missing).
     ConfigError
         For an unknown name.
     """
@@ -321,8 +327,8 @@ def get_backend(name: str, *, ls_engine: str = "auto", n_threads: int | None = N
         return NumpyBackend()
     if key == "cpu":
         return CpuBackend(ls_engine=ls_engine, n_threads=n_threads)
-    if key == "gpu":
-        raise BackendUnavailable(
-            "no GPU backend available: this release has no GPU period search; use the CPU backend (--doCPU)"
-        )
+    if key in ("gpu", "gpu-sim"):
+        from .gpu import GpuBackend
+
+        return GpuBackend(simulate=key == "gpu-sim")
     raise ConfigError(f"unknown period-search backend {name!r}; valid: {', '.join(BACKENDS)}")

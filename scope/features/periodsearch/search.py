@@ -44,8 +44,10 @@ def find_periods(
         Algorithm names (see :mod:`.registry`), or a nested name.
     grid : FrequencyGrid
         Trial frequencies (:func:`.grid.make_grid`).
-    backend : {"cpu", "numpy", "gpu"}
-        Implementation; ``"gpu"`` raises :class:`scope.errors.BackendUnavailable`.
+    backend : {"cpu", "numpy", "gpu", "gpu-sim"} or Backend
+        Implementation (:mod:`.registry`), or a backend instance (e.g. a
+        :class:`.gpu.GpuBackend` with its own chunk size); ``"gpu"`` raises
+        :class:`scope.errors.BackendUnavailable` without a usable CUDA device.
     top_n : int
         Distinct peaks kept per algorithm. With N > 1 (and not nested) the result writes top-N
         and agreement columns; in nested mode it is the number of LS and CE candidates.
@@ -83,7 +85,7 @@ def find_periods(
         p.update(params)
     if not (0 < p["qmin"] < p["qmax"] < 1):
         raise ConfigError(f"BLS duty cycle range must satisfy 0 < qmin < qmax < 1, got {p['qmin']}, {p['qmax']}")
-    impl = get_backend(backend, ls_engine=ls_engine, n_threads=n_threads)
+    impl = get_backend(backend, ls_engine=ls_engine, n_threads=n_threads) if isinstance(backend, str) else backend
     prep = prepared if prepared is not None else prepare_batch(t, m, e, offsets)
     n = len(prep)
     want_top = top_n > 1 and not nested
