@@ -170,19 +170,24 @@ def load_config(path: str | os.PathLike | None = None, *, env: Mapping[str, str]
 
 
 def _keep_complete_feature_lists_in_user_order(merged: dict, user: Mapping) -> None:
-    """A user file that lists every feature of a set (a reference config.yaml does) defines the order.
+    """A user file that lists every model input of a set (a reference config.yaml does) defines the order.
 
     The order of a feature list is the input order of models without a model card (the reference's),
-    so a complete list in the user's file wins over the defaults' order; a partial list (a few
-    features added or changed) keeps the defaults' order, new features last.
+    so a list in the user's file that names every included feature wins over the defaults' order
+    (entries it does not name follow in the defaults' order); a partial list (a few features added
+    or changed) keeps the defaults' order, new features last.
     """
     features = user.get("features") if isinstance(user, Mapping) else None
     if not isinstance(features, Mapping):
         return
     for name in ("phenomenological", "ontological"):
         mine, current = features.get(name), merged.get("features", {}).get(name)
-        if isinstance(mine, Mapping) and isinstance(current, dict) and set(current) <= set(mine):
-            merged["features"][name] = {key: current[key] for key in mine}
+        if not isinstance(mine, Mapping) or not isinstance(current, dict):
+            continue
+        included = {key for key, spec in current.items() if isinstance(spec, Mapping) and spec.get("include")}
+        if included <= set(mine):
+            order = [key for key in mine if key in current] + [key for key in current if key not in mine]
+            merged["features"][name] = {key: current[key] for key in order}
 
 
 # Files whose reference keys were already reported by this process (one line per file, however
@@ -190,11 +195,12 @@ def _keep_complete_feature_lists_in_user_order(merged: dict, user: Mapping) -> N
 _REPORTED: set[Path] = set()
 
 
-def read_user_file(path: Path, defaults: Mapping | None = None) -> dict:
+def read_user_file(path: Path, defaults: Mapping | None = None, *, report: bool = True) -> dict:
     """Read, translate and validate a user config file (our format or the reference SCoPe's).
 
     Reference keys are translated to ours (:mod:`scope.reference_config`); the reference keys
-    that have no effect here are named in one log line and dropped.
+    that have no effect here are dropped and, with ``report``, named in one log line (once per
+    file and process).
 
     Raises
     ------
@@ -207,7 +213,8 @@ def read_user_file(path: Path, defaults: Mapping | None = None) -> dict:
     translation = translate(read_yaml(path))
     user = _nulls_as_empty(translation.data, defaults)
     _validate(user, defaults, (), source=path)
-    _report_reference_keys(path, translation)
+    if report:
+        _report_reference_keys(path, translation)
     return user
 
 
@@ -262,7 +269,7 @@ def check_config(cfg: Config, defaults_name: str = DEFAULTS_NAME) -> Path | None
     folder = cfg.source_path.resolve().parent if cfg.source_path is not None else Path.cwd()
     candidate = folder / Path(defaults_name).expanduser()
     if candidate.is_file():
-        reference: Mapping = read_user_file(candidate)
+        reference: Mapping = read_user_file(candidate, report=False)
         checked: Path | None = candidate
     elif str(defaults_name) == DEFAULTS_NAME:
         reference, checked = load_defaults(), None
