@@ -18,7 +18,7 @@ import pytest
 
 from scope.tables import read_table, write_table
 from tests.conftest import REAL_DATA
-from tests.core.test_reference_config import REFERENCE_PHENOMENOLOGICAL
+from tests.core.reference_lists import REFERENCE_PHENOMENOLOGICAL
 
 LEGACY = REAL_DATA / "legacy-models"
 SUFFIX = "ELS_ECE_EAOV"
