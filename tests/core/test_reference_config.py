@@ -9,9 +9,8 @@ import pytest
 import yaml
 
 from scope import config as config_module
-from scope.config import check_config, load_config
+from scope.config import load_config
 from scope.errors import ConfigError
-from scope.reference_config import UNUSED
 from scope.schema import feature_dtypes, feature_names
 from tests.conftest import REAL_DATA, write_config
 from tests.core.reference_lists import REFERENCE_PHENOMENOLOGICAL
@@ -22,7 +21,7 @@ REFERENCE = REAL_DATA / "reference_config" / "config.yaml"
 @pytest.fixture(autouse=True)
 def _fresh_report_memory(monkeypatch):
     # the one-line report is once per file and process; every test starts as a new process would
-    monkeypatch.setattr(config_module, "_REPORTED", set())
+    monkeypatch.setattr(config_module, "_REPORTED", set(), raising=False)
 
 
 @pytest.fixture
@@ -53,7 +52,8 @@ def test_reference_config_loads_and_names_unused_keys_in_one_line(reference_dir,
     load_config()  # a command loading its config again says nothing new
     lines = _report_lines(caplog)
     assert len(lines) == 1, lines
-    for key in UNUSED:
+    for key in ("rubin", "taxonomy", "docs", "feature_generation.period_search",
+                "training.xgboost.other_training_params.seed"):
         assert key in lines[0]
     assert cfg.source_path.name == "config.yaml"
 
@@ -118,7 +118,7 @@ def test_a_complete_feature_list_keeps_its_own_order(workdir):
 
 
 def test_check_configs_passes_for_a_reference_working_directory(reference_dir):
-    assert check_config(load_config()) == reference_dir / "config.defaults.yaml"
+    assert config_module.check_config(load_config()) == reference_dir / "config.defaults.yaml"
 
 
 def test_check_configs_names_the_keys_the_config_lacks(reference_dir):
@@ -128,15 +128,15 @@ def test_check_configs_names_the_keys_the_config_lacks(reference_dir):
     (reference_dir / "config.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     with pytest.raises(ConfigError, match=r"lacks 2 key\(s\) of .*config.defaults.yaml: "
                                           r"training.classes.vnv.lr, training.classes.pnp.batch_size"):
-        check_config(load_config())
+        config_module.check_config(load_config())
 
 
 def test_check_configs_with_our_own_override_file(workdir):
     write_config(workdir, "kowalski:\n  timeout: 30\n")
-    assert check_config(load_config()) is None  # no defaults file beside it: the built-in defaults
+    assert config_module.check_config(load_config()) is None  # no defaults file beside it: the built-in defaults
     with pytest.raises(ConfigError, match="defaults file .*team_defaults.yaml not found"):
-        check_config(load_config(), "team_defaults.yaml")
+        config_module.check_config(load_config(), "team_defaults.yaml")
     (workdir / "team_defaults.yaml").write_text("training:\n  classes:\n    mine: {label: custom, features: "
                                                 "ontological}\n")
     with pytest.raises(ConfigError, match="lacks 1 key.*training.classes.mine"):
-        check_config(load_config(), "team_defaults.yaml")
+        config_module.check_config(load_config(), "team_defaults.yaml")

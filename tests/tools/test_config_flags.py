@@ -17,7 +17,7 @@ SCRIPTS = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scrip
 
 @pytest.fixture(autouse=True)
 def _fresh_report_memory(monkeypatch):
-    monkeypatch.setattr(config_module, "_REPORTED", set())
+    monkeypatch.setattr(config_module, "_REPORTED", set(), raising=False)
 
 
 def _main(entry: str):

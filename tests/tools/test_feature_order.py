@@ -97,7 +97,7 @@ def test_a_model_trained_with_the_earlier_order_keeps_its_predictions(workdir):
     import yaml
 
     from scope.config import load_config, load_defaults
-    from scope.training.model_card import load_model_card
+    from scope.training.model_card import find_latest_model, load_model_card
     from tests.inference.synthetic import feature_table, training_set
     from tools.run_inference import main as run_inference
     from tools.scope_train import main as scope_train
@@ -112,7 +112,7 @@ def test_a_model_trained_with_the_earlier_order_keeps_its_predictions(workdir):
     write_table(training_set(cfg, n=300), workdir / "training_set.parquet")
     assert scope_train(["--config-path", "earlier.yaml", "--tag", "vnv", "--algorithm", "xgb", "--path-dataset",
                         "training_set.parquet", "--skip-cv", "--save", "--random-state", "3"]) == 0
-    model = next((workdir / "models_xgb" / "experiment" / "vnv").glob("vnv.*.json"))
+    model = find_latest_model(workdir, "experiment", "vnv", "xgb")
     card = load_model_card(model)
     assert card["features"] == [_column(n) for n in EARLIER_ORDER]
     write_table(feature_table(cfg, n=40), workdir / "features.parquet")

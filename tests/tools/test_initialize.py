@@ -7,8 +7,11 @@ from importlib import resources
 import pytest
 
 from scope.config import load_config
-from scope.initialize import MANIFEST, TOOLS_FILES
 from tools import scope_initialize
+
+MANIFEST = ".scope-initialize.json"  # what scope-initialize wrote, to tell your changes from its files
+TOOLS_FILES = ("golden_dataset_mapper.json", "fritz_mapper.json", "DNN_AL_mapper.json", "XGB_AL_mapper.json",
+               "local_scope_ztfid.csv", "local_scope_radec.csv")
 
 STARTER_SET = ["config.defaults.yaml", "config.yaml", "tools/DNN_AL_mapper.json", "tools/XGB_AL_mapper.json",
                "tools/fritz_mapper.json", "tools/golden_dataset_mapper.json", "tools/local_scope_radec.csv",
