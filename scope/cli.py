@@ -47,16 +47,17 @@ def build_parser(prog: str, description: str, *, config: bool = True,
     group = parser.add_argument_group("configuration")
     if writes_config:
         group.add_argument("--config-path", default=None,
-                           help="config YAML this command writes or keeps (default: config.yaml in the output folder)")
+                           help="config YAML this command creates or updates (default: config.yaml in --output-dir)")
     else:
         group.add_argument("--config-path", default=None,
                            help="user config YAML, ours or a reference SCoPe config.yaml (default: $SCOPE_CONFIG, "
                                 "else ./config.yaml, else the built-in defaults)")
     group.add_argument("--check-configs", action="store_true",
-                       help="check the config first, as the reference did: every key of the defaults file "
-                            "(--default-config-name) must be in the effective config (your file merged over the "
-                            "built-in defaults); the missing ones are named and the command stops"
-                            + (" (checked after the files are written)" if writes_config else ""))
+                       help="check the config as the reference did, "
+                            + ("once the files are written" if writes_config else "before any work")
+                            + ": every key of the defaults file (--default-config-name) must be in the effective "
+                              "config (your file merged over the built-in defaults); the missing ones are named "
+                              "and the command stops with an error")
     group.add_argument("--default-config-name", default=DEFAULTS_FILE_NAME, metavar="NAME",
                        help="defaults file for --check-configs, looked up in the config file's folder (the current "
                             "folder without a config file); when the default name is absent there, the built-in "

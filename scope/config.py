@@ -3,8 +3,12 @@
 ``config.defaults.yaml`` (shipped inside the package) is the only source of defaults. A user
 ``config.yaml`` names just the keys it changes. The merged result is validated: a key that
 does not exist in the defaults, or a value of the wrong type, is a :class:`ConfigError` naming
-the key. Secrets come from the user's file or from environment variables, never from defaults,
-and :meth:`Config.redacted` hides them for logging.
+the key (with the closest valid key suggested). Secrets come from the user's file or from
+environment variables, never from defaults, and :meth:`Config.redacted` hides them for logging.
+
+A ``config.yaml`` written for the reference SCoPe (a full copy of its defaults) is read too: its
+renamed keys are translated and the ones this SCoPe does not use are named in one log line and
+dropped (:mod:`scope.reference_config`). :func:`check_config` is the reference's ``--check-configs``.
 """
 
 from __future__ import annotations

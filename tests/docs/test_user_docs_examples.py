@@ -136,7 +136,9 @@ def docs_sky(tmp_path_factory):
     for tag in ("vnv", "pnp"):
         _sh(["scope-train", "--tag", tag, "--algorithm", "xgb", "--path-dataset", "data/training/dataset.d15.csv",
              "--skip-cv", "--save"], work, env)
-    shutil.copytree(work / "models_xgb" / "experiment", work / "models_xgb" / "DR16_stats")
+    # the run-scope-local lines' groups; each algorithm finds models in either group, whichever it reads
+    for group in ("DR16_stats", "nobalance_DR16_DNN_stats"):
+        shutil.copytree(work / "models_xgb" / "experiment", work / "models_xgb" / group)
     _sh(["create-inference-script", "--group-name", "experiment", "--algorithm", "xgb", "--feature-directory",
          "generated_features", "--filename", "get_all_preds.sh"], work, env)
     # the example inputs of run-scope-local name objects of the demo sky

@@ -78,3 +78,13 @@ def test_check_configs_on_a_command_that_reads_no_settings(workdir, capsys):
     # a named config that does not exist is an error here as in every command
     assert assemble_training_stats.main(["--config-path", "nope.yaml", "--algorithm", "xgb"]) == 1
     assert "config file not found: nope.yaml" in capsys.readouterr().err
+
+
+def test_commands_that_write_the_config_check_it_afterwards(workdir, capsys):
+    from tools import scope_demo_data
+
+    rc = scope_demo_data.main(["--output-dir", "sky", "--n-per-quad", "3", "--ccds", "1", "--quads", "1",
+                               "--check-configs"])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "config check: " in err and "sky/config.yaml has every key of the built-in defaults" in err
