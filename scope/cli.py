@@ -17,21 +17,55 @@ from scope.errors import ScopeError
 
 log = logging.getLogger("scope")
 
+# the reference's default name of the defaults file (scope.config.DEFAULTS_NAME; not imported here
+# so that building a parser stays free of the config module's yaml import)
+DEFAULTS_FILE_NAME = "config.defaults.yaml"
 
-def build_parser(prog: str, description: str, *, config: bool = True) -> argparse.ArgumentParser:
+
+def build_parser(prog: str, description: str, *, config: bool = True,
+                 writes_config: bool = False) -> argparse.ArgumentParser:
     """An ``ArgumentParser`` with the options every command shares.
 
-    Adds ``--config-path`` (when ``config``), ``--verbose`` and ``--quiet``.
+    Every command takes the reference's three config options, ``--config-path``,
+    ``--check-configs`` and ``--default-config-name``, plus ``--verbose`` and ``--quiet``.
+
+    Parameters
+    ----------
+    prog, description : str
+        Command name and ``--help`` text.
+    config : bool
+        Kept so that callers written when some commands had no config options still work; every
+        command has them now, so it has no effect.
+    writes_config : bool
+        The command creates or updates the config file (``scope-initialize``): ``--config-path``
+        names the file it writes, and ``--check-configs`` checks it after the command ran.
     """
+    del config  # every command takes the config options (see the docstring)
     parser = argparse.ArgumentParser(prog=prog, description=description,
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    if config:
-        parser.add_argument("--config-path", default=None,
-                            help="user config YAML (default: $SCOPE_CONFIG, else ./config.yaml, else built-in defaults)")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("-v", "--verbose", nargs="?", type=int, const=1, default=0, metavar="LEVEL",
-                       help="more logging: --verbose (info) or --verbose 2 (debug)")
-    group.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.scope_writes_config = writes_config
+    group = parser.add_argument_group("configuration")
+    if writes_config:
+        group.add_argument("--config-path", default=None,
+                           help="config YAML this command creates or updates (default: config.yaml in --output-dir)")
+    else:
+        group.add_argument("--config-path", default=None,
+                           help="user config YAML, ours or a reference SCoPe config.yaml (default: $SCOPE_CONFIG, "
+                                "else ./config.yaml, else the built-in defaults)")
+    group.add_argument("--check-configs", action="store_true",
+                       help="check the config as the reference did, "
+                            + ("once the files are written" if writes_config else "before any work")
+                            + ": every key of the defaults file (--default-config-name) must be in the effective "
+                              "config (your file merged over the built-in defaults); the missing ones are named "
+                              "and the command stops with an error")
+    group.add_argument("--default-config-name", default=DEFAULTS_FILE_NAME, metavar="NAME",
+                       help="defaults file for --check-configs, looked up in the config file's folder (the current "
+                            "folder without a config file); when the default name is absent there, the built-in "
+                            "defaults are used")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", nargs="?", type=int, const=1, default=0, metavar="LEVEL",
+                           help="more logging: --verbose (info) or --verbose 2 (debug)")
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     return parser
 
 
@@ -98,8 +132,13 @@ def run(body: Callable[[argparse.Namespace], int | None], parser: argparse.Argum
     """
     args = parser.parse_args(argv)
     setup_logging(getattr(args, "verbose", 0), getattr(args, "quiet", False))
+    check_after = getattr(parser, "scope_writes_config", False)
     try:
+        if getattr(args, "check_configs", False) and not check_after:
+            check_configs_for(args)
         status = body(args)
+        if getattr(args, "check_configs", False) and check_after:
+            check_configs_for(args)
     except ScopeError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -116,10 +155,23 @@ def run(body: Callable[[argparse.Namespace], int | None], parser: argparse.Argum
 
 
 def load_config_for(args: argparse.Namespace):
-    """Load the config named by ``--config-path`` (or the default search)."""
+    """Load the config named by ``--config-path`` (or the default search), once per command."""
     from scope.config import load_config
 
-    return load_config(getattr(args, "config_path", None))
+    cached = getattr(args, "_scope_config", None)
+    path = getattr(args, "config_path", None)
+    if cached is not None and cached[0] == path:
+        return cached[1]
+    cfg = load_config(path)
+    args._scope_config = (path, cfg)
+    return cfg
+
+
+def check_configs_for(args: argparse.Namespace) -> None:
+    """Run the ``--check-configs`` check on the command's config (see :func:`scope.config.check_config`)."""
+    from scope.config import check_config
+
+    check_config(load_config_for(args), getattr(args, "default_config_name", DEFAULTS_FILE_NAME))
 
 
 def base_dir(cfg, override: str | None = None):

@@ -3,13 +3,18 @@
 ``config.defaults.yaml`` (shipped inside the package) is the only source of defaults. A user
 ``config.yaml`` names just the keys it changes. The merged result is validated: a key that
 does not exist in the defaults, or a value of the wrong type, is a :class:`ConfigError` naming
-the key. Secrets come from the user's file or from environment variables, never from defaults,
-and :meth:`Config.redacted` hides them for logging.
+the key (with the closest valid key suggested). Secrets come from the user's file or from
+environment variables, never from defaults, and :meth:`Config.redacted` hides them for logging.
+
+A ``config.yaml`` written for the reference SCoPe (a full copy of its defaults) is read too: its
+renamed keys are translated and the ones this SCoPe does not use are named in one log line and
+dropped (:mod:`scope.reference_config`). :func:`check_config` is the reference's ``--check-configs``.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
 import logging
 import os
 from importlib import resources
@@ -159,13 +164,141 @@ def load_config(path: str | os.PathLike | None = None, *, env: Mapping[str, str]
     user_path = find_user_config(path)
     merged = copy.deepcopy(defaults)
     if user_path is not None:
-        user = read_yaml(user_path)
-        _validate(user, defaults, ())
+        user = read_user_file(user_path, defaults)
         merged = deep_merge(merged, user)
+        _keep_complete_feature_lists_in_user_order(merged, user)
         log.debug("loaded config %s", user_path)
     _apply_env_secrets(merged, env)
     base = user_path.resolve().parent if user_path is not None else Path.cwd()
     return Config(merged, source_path=user_path, base_dir=base)
+
+
+def _keep_complete_feature_lists_in_user_order(merged: dict, user: Mapping) -> None:
+    """A user file that lists every model input of a set (a reference config.yaml does) defines the order.
+
+    The order of a feature list is the input order of models without a model card (the reference's),
+    so a list in the user's file that names every included feature wins over the defaults' order
+    (entries it does not name follow in the defaults' order); a partial list (a few features added
+    or changed) keeps the defaults' order, new features last.
+    """
+    features = user.get("features") if isinstance(user, Mapping) else None
+    if not isinstance(features, Mapping):
+        return
+    for name in ("phenomenological", "ontological"):
+        mine, current = features.get(name), merged.get("features", {}).get(name)
+        if not isinstance(mine, Mapping) or not isinstance(current, dict):
+            continue
+        included = {key for key, spec in current.items() if isinstance(spec, Mapping) and spec.get("include")}
+        if included <= set(mine):
+            order = [key for key in mine if key in current] + [key for key in current if key not in mine]
+            merged["features"][name] = {key: current[key] for key in order}
+
+
+# Files whose reference keys were already reported by this process (one line per file, however
+# often a command loads its config).
+_REPORTED: set[Path] = set()
+
+
+def read_user_file(path: Path, defaults: Mapping | None = None, *, report: bool = True) -> dict:
+    """Read, translate and validate a user config file (our format or the reference SCoPe's).
+
+    Reference keys are translated to ours (:mod:`scope.reference_config`); the reference keys
+    that have no effect here are dropped and, with ``report``, named in one log line (once per
+    file and process).
+
+    Raises
+    ------
+    ConfigError
+        Malformed YAML, an unknown key (with the closest valid key suggested) or a wrong type.
+    """
+    from scope.reference_config import translate
+
+    defaults = load_defaults() if defaults is None else defaults
+    translation = translate(read_yaml(path))
+    user = _nulls_as_empty(translation.data, defaults)
+    _validate(user, defaults, (), source=path)
+    if report:
+        _report_reference_keys(path, translation)
+    return user
+
+
+def _report_reference_keys(path: Path, translation) -> None:
+    key = Path(path).resolve()
+    if key in _REPORTED:
+        return
+    _REPORTED.add(key)
+    for old, new in translation.renamed:
+        log.debug("%s: reference key %s read as %s", path, old, new)
+    if translation.unused:
+        log.info("%s: %d reference SCoPe setting(s) have no effect in this SCoPe and are ignored: %s",
+                 path, len(translation.unused), ", ".join(translation.unused))
+
+
+def _nulls_as_empty(user: Mapping, defaults: Any) -> dict:
+    """An empty YAML section (``fields_to_exclude:`` with its items commented out) reads as null:
+    treat it as an empty list or mapping where the default is one, not as "no value"."""
+    out = {}
+    for key, value in user.items():
+        default = defaults.get(key) if isinstance(defaults, Mapping) else None
+        if value is None and isinstance(default, list):
+            value = []
+        elif value is None and isinstance(default, dict):
+            value = {}
+        elif isinstance(value, Mapping) and isinstance(default, Mapping):
+            value = _nulls_as_empty(value, default)
+        out[key] = value
+    return out
+
+
+def check_config(cfg: Config, defaults_name: str = DEFAULTS_NAME) -> Path | None:
+    """The reference's ``--check-configs``: every key of a defaults file must be in the config.
+
+    The defaults file is ``defaults_name`` in the config file's folder (the current folder when
+    there is no config file), as the reference looked it up; when the default name is not found
+    there, the packaged defaults are used. Keys are compared with the *effective* config (the
+    file merged over our defaults), so a file that names only its changes passes; a defaults file
+    written for the reference is read with the reference's keys translated, and its settings that
+    have no effect here are not required.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The defaults file checked against (None: the packaged defaults).
+
+    Raises
+    ------
+    ConfigError
+        The named defaults file does not exist, is invalid, or has keys the config lacks (named).
+    """
+    folder = cfg.source_path.resolve().parent if cfg.source_path is not None else Path.cwd()
+    candidate = folder / Path(defaults_name).expanduser()
+    if candidate.is_file():
+        reference: Mapping = read_user_file(candidate, report=False)
+        checked: Path | None = candidate
+    elif str(defaults_name) == DEFAULTS_NAME:
+        reference, checked = load_defaults(), None
+    else:
+        raise ConfigError(f"--default-config-name: defaults file {candidate} not found "
+                          f"(it is looked up beside the config file)")
+    missing = _missing_keys(reference, cfg, ())
+    config_name = str(cfg.source_path) if cfg.source_path is not None else "the built-in defaults"
+    against = str(checked) if checked is not None else "the built-in defaults"
+    if missing:
+        shown = ", ".join(missing[:10]) + (f", ... ({len(missing)} in all)" if len(missing) > 10 else "")
+        raise ConfigError(f"config check: {config_name} lacks {len(missing)} key(s) of {against}: {shown}")
+    log.info("config check: %s has every key of %s", config_name, against)
+    return checked
+
+
+def _missing_keys(reference: Mapping, have: Any, prefix: tuple) -> list[str]:
+    missing = []
+    for key, value in reference.items():
+        here = prefix + (str(key),)
+        if not isinstance(have, Mapping) or key not in have:
+            missing.append(".".join(here))
+        elif isinstance(value, Mapping):
+            missing += _missing_keys(value, have[key], here)
+    return missing
 
 
 def deep_merge(base: dict, override: Mapping) -> dict:
@@ -202,28 +335,48 @@ def _compatible(user: Any, default: Any) -> bool:
     return _type_name(user) == _type_name(default)
 
 
-def _validate(user: Mapping, defaults: Mapping, prefix: tuple) -> None:
+def _validate(user: Mapping, defaults: Mapping, prefix: tuple, source: Path | None = None) -> None:
+    where = f"{source}: " if source is not None else ""
     for key, value in user.items():
         here = prefix + (str(key),)
         dotted = ".".join(here)
         if prefix in _FREE_BELOW or (len(prefix) >= 2 and prefix[:-1] in _FREE_BELOW):
             # free-form entries (per-class overrides, instance specs): only require mappings
             if prefix in _FREE_BELOW and not isinstance(value, Mapping):
-                raise ConfigError(f"config key '{dotted}' must be a mapping, got {_type_name(value)}")
+                raise ConfigError(f"{where}config key '{dotted}' must be a mapping, got {_type_name(value)}")
             continue
         if prefix in _OPEN_MAPS:
             if not isinstance(value, Mapping):
-                raise ConfigError(f"config key '{dotted}' must be a mapping, got {_type_name(value)}")
+                raise ConfigError(f"{where}config key '{dotted}' must be a mapping, got {_type_name(value)}")
             continue
         if not isinstance(defaults, Mapping) or key not in defaults:
-            raise ConfigError(f"unknown config key '{dotted}' (not in config.defaults.yaml)")
+            raise ConfigError(f"{where}unknown config key '{dotted}' (not in config.defaults.yaml"
+                              f"{_suggestion(str(key), defaults, prefix)})")
         default = defaults[key]
         if not _compatible(value, default):
             raise ConfigError(
-                f"config key '{dotted}' must be a {_type_name(default)}, got {_type_name(value)} ({value!r:.40})"
+                f"{where}config key '{dotted}' must be a {_type_name(default)}, got {_type_name(value)} "
+                f"({value!r:.40})"
             )
         if isinstance(value, Mapping) and isinstance(default, Mapping):
-            _validate(value, default, here)
+            _validate(value, default, here, source)
+
+
+def _suggestion(key: str, defaults: Any, prefix: tuple) -> str:
+    """``; did you mean 'a.b'?`` for the closest valid key at that level, or the valid keys when few."""
+    if not isinstance(defaults, Mapping) or not defaults:
+        return ""
+    valid = [str(k) for k in defaults]
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    if not close:
+        # a case slip (Timeout, FRITZ) is still the same key
+        lowered = {k.lower(): k for k in valid}
+        close = [lowered[key.lower()]] if key.lower() in lowered else []
+    if close:
+        return f"; did you mean '{'.'.join(prefix + (close[0],))}'?"
+    if len(valid) <= 12:
+        return f"; valid keys here: {', '.join(valid)}"
+    return ""
 
 
 def _apply_env_secrets(cfg: dict, env: Mapping[str, str]) -> None:
@@ -256,7 +409,7 @@ def update_user_config(path: str | os.PathLike, updates: Mapping[str, Any]) -> P
 
     p = Path(path)
     current = read_yaml(p) if p.exists() else {}
-    _validate(updates, load_defaults(), ())
+    _validate(updates, load_defaults(), (), source=p)
     merged = deep_merge(current, updates)
     with atomic_write(p, "w") as fh:
         yaml.safe_dump(merged, fh, sort_keys=False, default_flow_style=False)

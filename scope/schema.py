@@ -13,6 +13,14 @@ from scope.errors import ConfigError
 
 FEATURE_SETS = ("phenomenological", "ontological")
 IMPUTE_STRATEGIES = ("zero", "median", "mean", "regress", "none")
+# the reference's config writes Python type names for dtypes
+_DTYPE_ALIASES = {"float": "float64", "int": "int64"}
+
+
+def normalize_dtype(dtype) -> str:
+    """A feature's configured dtype as a pandas dtype name (``float`` -> ``float64``, ``int`` -> ``int64``)."""
+    name = "float64" if dtype is None else str(dtype).strip()
+    return _DTYPE_ALIASES.get(name, name)
 
 
 def normalize_suffix(suffix: str | None) -> str | None:
@@ -58,7 +66,7 @@ def feature_names(cfg: Mapping, feature_set: str, period_suffix: str | None = ..
 def feature_dtypes(cfg: Mapping, feature_set: str = "ontological", period_suffix: str | None = ...) -> dict:
     """Map data column name -> configured dtype for every feature of a set (included or not)."""
     suffix = default_suffix(cfg) if period_suffix is ... else normalize_suffix(period_suffix)
-    return {suffixed(n, spec or {}, suffix): (spec or {}).get("dtype", "float64")
+    return {suffixed(n, spec or {}, suffix): normalize_dtype((spec or {}).get("dtype"))
             for n, spec in _feature_list(cfg, feature_set).items()}
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
-from scope.cli import build_parser, run
+from scope.cli import build_parser, load_config_for, run
 
 
 def _parser():
-    p = build_parser("assemble-training-stats", "Collect the per-class metrics of a model group.", config=False)
+    p = build_parser("assemble-training-stats", "Collect the per-class metrics of a model group. The metrics come "
+                     "from the model files; the config is only read to check it (--check-configs).")
     p.add_argument("--group-name", default="experiment", help="group under models_<alg>/")
     p.add_argument("--algorithm", default="dnn", help="dnn or xgb")
     p.add_argument("--set-name", default="val", choices=("train", "val", "test"), help="which split")
@@ -28,10 +29,11 @@ def _parser():
 def _body(args) -> int:
     from scope.training.assemble import assemble_training_stats
 
-    table = assemble_training_stats(group_name=args.group_name, algorithm=args.algorithm, set_name=args.set_name,
-                                    importance_directory=args.importance_directory,
-                                    stats_directory=args.stats_directory, models_dir=args.models_dir)
-    print(f"collected {args.set_name} metrics of {len(table)} classes")
+    load_config_for(args)  # a named config that is missing or invalid is an error here as everywhere
+    # the library logs the one-line summary ("collected <set> metrics of N classes into ...")
+    assemble_training_stats(group_name=args.group_name, algorithm=args.algorithm, set_name=args.set_name,
+                            importance_directory=args.importance_directory,
+                            stats_directory=args.stats_directory, models_dir=args.models_dir)
     return 0
 
 

@@ -15,7 +15,8 @@ def get_parser():
         "scope-demo-data",
         "Write a synthetic but realistic ZTF field into a working directory: light curves in the public "
         "ZTF data-release layout, Gaia/AllWISE/PS1/alert catalogs, a truth table and training labels. "
-        "The config file (default <output-dir>/config.yaml) is updated to point at them.")
+        "The config file (default <output-dir>/config.yaml) is updated to point at them.",
+        writes_config=True)
     p.add_argument("--output-dir", default=".", help="working directory to write into (created if missing)")
     p.add_argument("--field", type=int, default=301, help="ZTF field number")
     p.add_argument("--ccds", type=int, nargs="+", default=[1, 2], metavar="CCD", help="CCDs to fill (1-16)")
@@ -48,6 +49,7 @@ def _body(args) -> int:
     log.info("truth:        %s; labels: %s", sky.truth_path, sky.labels_path)
     if sky.config_path is not None:
         log.info("config:       %s (data.archive_path and data.catalogs_path point at the demo)", sky.config_path)
+        args.config_path = str(sky.config_path)  # what --check-configs then checks
     log.info("classes: %s", ", ".join(f"{k} {v}" for k, v in sky.class_counts.items()))
     log.info("demo field %d: %d objects (%d variable), %d light curves on %d exposures, "
              "%d near bright stars; %d files in %.1f s",

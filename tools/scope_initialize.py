@@ -1,4 +1,9 @@
-"""scope-initialize: write a starter config.yaml and example inputs into a working directory."""
+"""scope-initialize: write the starter files of a working directory (never replacing your changes).
+
+Example::
+
+    scope-initialize --output-dir mywork
+"""
 
 from __future__ import annotations
 
@@ -11,21 +16,26 @@ log = logging.getLogger("tools.scope_initialize")
 
 
 def get_parser():
-    p = cli.build_parser("scope-initialize", "Write a starter config.yaml (no secrets) and the example "
-                         "inputs (golden_dataset_mapper.json, local_scope_radec.csv, local_scope_ztfid.csv).",
-                         config=False)
-    p.add_argument("--output-dir", default=".", help="working directory to initialise")
-    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p = cli.build_parser(
+        "scope-initialize",
+        "Write the reference SCoPe's starter files into a working directory: a starter config.yaml (no "
+        "secrets) with a copy of the built-in config.defaults.yaml beside it, and in tools/ the taxonomy "
+        "mappers (golden_dataset_mapper.json, fritz_mapper.json, DNN_AL_mapper.json, XGB_AL_mapper.json) and "
+        "the example inputs of run-scope-local (local_scope_ztfid.csv, local_scope_radec.csv). A file you "
+        "changed is kept and named; delete it and rerun to get the current version.",
+        writes_config=True)
+    p.add_argument("--output-dir", default=".", help="working directory to initialise (created if missing)")
     return p
 
 
 def _body(args) -> int:
     from scope.initialize import initialize
 
-    written = initialize(Path(args.output_dir), force=args.force)
-    for path in written:
-        log.info("wrote %s", path)
-    log.info("initialised %s (%d files written)", Path(args.output_dir).resolve(), len(written))
+    result = initialize(Path(args.output_dir), Path(args.config_path) if args.config_path else None)
+    for path in result.written + result.updated:
+        log.debug("wrote %s", path)
+    args.config_path = str(result.config_path)  # what --check-configs then checks
+    log.info(result.line())
     return 0
 
 

@@ -106,12 +106,11 @@ def _body(args: argparse.Namespace) -> int:
 
     cfg = load_config_for(args)
     suffix = ... if args.period_suffix is None else args.period_suffix
-    result = train(cfg, args.tag, algorithm=args.algorithm, path_dataset=args.path_dataset, group=args.group,
-                   period_suffix=suffix, job_type=args.job_type, gpu=args.gpu, run_sweeps=args.run_sweeps,
-                   plot_model=args.plot_model, models_dir=args.models_dir,
-                   verbose=2 if args.verbose else 0, **overrides_from_args(args))
-    if result.model_path:
-        print(result.model_path)
+    # the library's closing line names the saved model; it is not printed a second time here
+    train(cfg, args.tag, algorithm=args.algorithm, path_dataset=args.path_dataset, group=args.group,
+          period_suffix=suffix, job_type=args.job_type, gpu=args.gpu, run_sweeps=args.run_sweeps,
+          plot_model=args.plot_model, models_dir=args.models_dir,
+          verbose=2 if args.verbose else 0, **overrides_from_args(args))
     return 0
 
 

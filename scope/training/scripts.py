@@ -128,5 +128,5 @@ def create_training_script(cfg, *, filename: str | Path = "train_script.sh", alg
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(target, 0o755 & ~umask)  # temporary files are created 0600; a script must run
-    log.info("wrote %s: %d training lines", target, len(report.lines))
+    log.info("wrote %s: %d classes to train, %d skipped", target, len(report.lines), len(report.skipped))
     return report

@@ -50,7 +50,8 @@ MAPPER_NAME = "golden_dataset_mapper.json"
 # ---------------------------------------------------------------------------------------------
 def find_mapper(path: str | Path | None = None, cfg=None) -> Path:
     """Locate the taxonomy mapper: the given path, else ``golden_dataset_mapper.json`` in the
-    current folder, the config's folder, or the installed package."""
+    current folder or its ``tools/`` (where scope-initialize puts it), the same in the config's
+    folder, or the installed package."""
     if path:
         p = Path(path)
         if not p.exists():
@@ -59,9 +60,9 @@ def find_mapper(path: str | Path | None = None, cfg=None) -> Path:
     import scope
 
     package = Path(scope.__file__).parent
-    candidates = [Path.cwd() / MAPPER_NAME]
+    candidates = [Path.cwd() / MAPPER_NAME, Path.cwd() / "tools" / MAPPER_NAME]
     if cfg is not None and getattr(cfg, "base_dir", None):
-        candidates.append(Path(cfg.base_dir) / MAPPER_NAME)
+        candidates += [Path(cfg.base_dir) / MAPPER_NAME, Path(cfg.base_dir) / "tools" / MAPPER_NAME]
     candidates += [package / "data" / MAPPER_NAME, package / MAPPER_NAME, package.parent / MAPPER_NAME]
     for p in candidates:
         if p.exists():
@@ -336,6 +337,6 @@ def build_training_set_files(labels_path: str | Path, feature_paths: Sequence[st
     df.attrs.update({"labels_file": str(labels_path), "feature_files": [str(f) for f in files],
                      "taxonomy_map": str(mapper_path)})
     write_table(df, output)
-    log.info("wrote %d rows to %s; %d of %d labels found no features", len(df), output, report.n_unmatched,
-             report.n_labels)
+    # the unmatched labels were reported above (a warning); the summary does not repeat them
+    log.info("wrote %s: %d labelled sources (matched by %s)", output, len(df), report.match)
     return report

@@ -50,7 +50,7 @@ def test_missing_feature_names_it(project, training_file, capsys):
     # a wrong period suffix: every periodic feature is missing, and the message says which suffix
     rc, err = _run(capsys, "--tag", "vnv", "--algorithm", "xgb", "--path-dataset", str(training_file),
                    "--period-suffix", "LS")
-    assert rc == 1 and "'f1_power_LS'" in err and "period suffix 'LS'" in err
+    assert rc == 1 and "'f1_BIC_LS'" in err and "period suffix 'LS'" in err  # the first periodic feature
 
 
 def test_non_numeric_feature_names_it(project, training_file, capsys):

@@ -24,7 +24,8 @@ def test_xgb_trains_saves_card_and_plots(project, training_file):
     model, card = _card(folder, "xgb", "vnv")
     stem = model.name[: -len(".json")]
     assert model.with_suffix(".params").exists()
-    assert card["features"][0] == "median" and card["features"][-1] == "f1_relphi4_ELS_ECE_EAOV"
+    # the config lists in the reference order
+    assert card["features"][0] == "ad" and card["features"][-1] == "wstd" and len(card["features"]) == 35
     assert card["period_suffix"] == "ELS_ECE_EAOV" and card["label"] == "variable" and card["threshold"] == 0.7
     assert card["scaling"]["method"] == "min_max" and card["scaling"]["source"] == "training split"
     assert set(card["scaling"]["params"]) == set(card["features"])

@@ -33,7 +33,7 @@ def test_build_by_id_with_class_names(project, features, capsys):
     labels = pd.DataFrame({"id": [features["_id"][0], features["_id"][30], 42], "class": ["rrab", "EW;flare", "ea"]})
     labels.to_csv(folder / "truth.csv", index=False)
     assert main(["--labels", "truth.csv", "--features", "features", "--output", "ts.parquet"]) == 0
-    assert "1 of 3 labels found no features" in capsys.readouterr().out
+    assert "1 of 3 labels found no features" in capsys.readouterr().err
     ts = read_table(folder / "ts.parquet")
     assert list(ts.columns)[-1] == "ztf_id" and ts["ztf_id"].tolist() == [features["_id"][0], features["_id"][30]]
     row = ts.iloc[0]
