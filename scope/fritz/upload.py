@@ -166,6 +166,7 @@ class Uploader:
         self.row_results: dict[int, dict] = {}
         self.unflushed: list[int] = []
         self.instrument_id: int | None = None
+        self.counted: set[str] = set()  # sources already counted as created or existing
 
     # -- light curves --------------------------------------------------------------------------
     @property
@@ -260,7 +261,9 @@ class Uploader:
                 result["message"] = f"no light curve with clean points within {opts.radius_arcsec} arcsec"
                 return result
         else:
-            self.summary.sources_existing += 1
+            if state.obj_id not in self.counted:
+                self.counted.add(state.obj_id)
+                self.summary.sources_existing += 1
             missing = [g for g in self.groups if g not in state.groups]
             if missing:
                 self.client.invite(state.obj_id, missing)
@@ -310,6 +313,7 @@ class Uploader:
             if src is not None:
                 state = self.detailed(self.remember(SourceState.from_source(src), (ra, dec)))
                 self.summary.sources_existing += 1
+                self.counted.add(state.obj_id)
                 missing = [g for g in self.groups if g not in state.groups]
                 if missing:
                     self.client.invite(state.obj_id, missing)
@@ -317,6 +321,7 @@ class Uploader:
                 return state, None
         self.client.save_source(name, phot.ra, phot.dec, self.groups)
         self.summary.sources_created += 1
+        self.counted.add(name)
         state = self.remember(SourceState(name, phot.ra, phot.dec, set(self.groups), {}, {}, {}, detail=True,
                                           comment_texts=set()), (ra, dec))
         self.put_photometry(state, phot)

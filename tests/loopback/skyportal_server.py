@@ -16,8 +16,8 @@ What it reproduces (``shared/reference/service-api-contracts.md`` section 1, che
 
 Faults (:meth:`LoopbackSkyPortal.add_fault`) reuse the loopback Kowalski's :class:`Fault`:
 ``status`` (an HTML error page, or JSON), ``slow`` / ``drop`` before the request is handled,
-and ``slow_after`` / ``drop_after`` *after* it was handled (the write happened, the client never
-hears about it). Predicates get ``("POST /api/classification", body)``. Every request is logged
+and ``slow_after`` / ``drop_after`` / ``status_after`` *after* it was handled (the write happened,
+the client never hears about it, or hears a 5xx). Predicates get ``("POST /api/classification", body)``. Every request is logged
 (:attr:`LoopbackSkyPortal.log`) so tests can count what a command sent.
 """
 
@@ -36,7 +36,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from tests.loopback.kowalski_server import Fault, _QuietServer
 from tests.loopback.skyportal_state import VERSION, ApiError, SkyPortalState, User
 
-FAULT_KINDS = ("status", "slow", "drop", "slow_after", "drop_after")
+FAULT_KINDS = ("status", "slow", "drop", "slow_after", "drop_after", "status_after")
 _NGINX_PAGE = ("<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\n<center><h1>{code} {reason}"
                "</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
 _REASONS = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
@@ -114,6 +114,7 @@ class LoopbackSkyPortal:
         self._lock = threading.RLock()
         self._port = port
         self._httpd = None
+        self._in_flight = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> "LoopbackSkyPortal":
@@ -185,6 +186,16 @@ class LoopbackSkyPortal:
         with self._lock:
             return [e for e in self.log if (method is None or e["method"] == method)
                     and (path is None or re.fullmatch(path, e["path"]))]
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no request is being handled (a killed client's last request may still be)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._in_flight == 0:
+                    return True
+            time.sleep(0.01)
+        return False
 
     def reset_log(self) -> None:
         with self._lock:
@@ -475,6 +486,15 @@ def _make_handler(server: LoopbackSkyPortal):
             return user, 200, ""
 
         def _serve(self):
+            with server._lock:
+                server._in_flight += 1
+            try:
+                self._handle()
+            finally:
+                with server._lock:
+                    server._in_flight -= 1
+
+        def _handle(self):
             parts = urlsplit(self.path)
             path = parts.path.rstrip("/") or "/"
             args = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}  # last wins
@@ -532,6 +552,9 @@ def _make_handler(server: LoopbackSkyPortal):
             if after is not None:
                 if after.kind == "slow_after":
                     time.sleep(after.delay)
+                elif after.kind == "status_after":  # handled, then a gateway error instead of the answer
+                    self._html(after.status)
+                    return
                 else:
                     self._drop()
                     return
