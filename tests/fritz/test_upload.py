@@ -22,16 +22,8 @@ UPLOAD = ["--file", "preds.parquet", "--taxonomy-map", "XGB_AL_mapper.json", "--
 
 def forget(server, obj_ids):
     """Remove sources (and what hangs on them) from the loopback Fritz."""
-    st = server.state
-    for o in obj_ids:
-        st.objs.pop(o, None)
-        for k in [k for k in st.saves if k[0] == o]:
-            del st.saves[k]
-        for d in (st.classifications, st.annotations, st.comments, st.labels):
-            for k in [k for k, v in d.items() if v["obj_id"] == o]:
-                del d[k]
-    for k in [k for k in st.votes if k[0] not in st.classifications]:
-        del st.votes[k]
+    for o in list(obj_ids):
+        server.state.remove_obj(o)
 
 
 def copies(server, origin="SCoPe"):

@@ -204,15 +204,15 @@ class LoopbackSkyPortal:
     # -- state shortcuts for tests -----------------------------------------------------------
     def classifications_of(self, obj_id: str) -> list[dict]:
         with self.state.lock:
-            return [dict(c) for c in self.state.classifications.values() if c["obj_id"] == obj_id]
+            return [dict(c) for c in self.state.classifications.of(obj_id).values()]
 
     def annotations_of(self, obj_id: str) -> list[dict]:
         with self.state.lock:
-            return [dict(a) for a in self.state.annotations.values() if a["obj_id"] == obj_id]
+            return [dict(a) for a in self.state.annotations.of(obj_id).values()]
 
     def comments_of(self, obj_id: str) -> list[dict]:
         with self.state.lock:
-            return [dict(c) for c in self.state.comments.values() if c["obj_id"] == obj_id]
+            return [dict(c) for c in self.state.comments.of(obj_id).values()]
 
     # -- dispatch ----------------------------------------------------------------------------
     def handle(self, method: str, path: str, args: Mapping[str, str], body: Any, user: User) -> tuple[int, Any]:
@@ -257,8 +257,8 @@ def _r_source(srv, user, args, body, obj_id):
 
 def _r_source_classifications(srv, user, args, body, obj_id):
     return [srv.state.classification_dict(c, groups=False, votes=True)
-            for c in sorted(srv.state.classifications.values(), key=lambda c: c["id"])
-            if c["obj_id"] == obj_id and srv.state._classification_readable(c, user)]
+            for c in sorted(srv.state.classifications.of(obj_id).values(), key=lambda c: c["id"])
+            if srv.state._classification_readable(c, user)]
 
 
 def _r_delete_source_classifications(srv, user, args, body, obj_id):

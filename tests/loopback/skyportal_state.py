@@ -74,6 +74,40 @@ def _bool(value: Any, default: bool) -> bool:
     return str(value).lower() in ("true", "yes", "t", "1")
 
 
+class Indexed(dict):
+    """A dict that also indexes its items by ``part(key, value)`` (the source id, mostly), so
+    per-source look-ups stay fast on a sky of thousands of sources."""
+
+    def __init__(self, part):
+        super().__init__()
+        self._part = part
+        self._index: dict[Any, dict] = {}
+
+    def __setitem__(self, key, value):
+        if key in self:
+            self._index[self._part(key, dict.__getitem__(self, key))].pop(key, None)
+        super().__setitem__(key, value)
+        self._index.setdefault(self._part(key, value), {})[key] = value
+
+    def __delitem__(self, key):
+        value = dict.__getitem__(self, key)
+        super().__delitem__(key)
+        self._index.get(self._part(key, value), {}).pop(key, None)
+
+    def pop(self, key, *default):
+        if key in self:
+            value = self[key]
+            del self[key]
+            return value
+        if default:
+            return default[0]
+        raise KeyError(key)
+
+    def of(self, part) -> dict:
+        """The items whose part is ``part`` (a live view: do not modify it)."""
+        return self._index.get(part, {})
+
+
 def _separation_deg(ra1, dec1, ra2, dec2):
     ra1, dec1, ra2, dec2 = (np.radians(np.asarray(x, float)) for x in (ra1, dec1, ra2, dec2))
     s = np.sin((dec2 - dec1) / 2) ** 2 + np.cos(dec1) * np.cos(dec2) * np.sin((ra2 - ra1) / 2) ** 2
@@ -117,13 +151,15 @@ class SkyPortalState:
         self.tokens: dict[str, int] = {}
         self.groups: dict[int, dict] = {}
         self.objs: dict[str, dict] = {}
-        self.saves: dict[tuple[str, int], dict] = {}          # (obj_id, group_id) -> Source row
-        self.classifications: dict[int, dict] = {}
-        self.votes: dict[tuple[int, int], dict] = {}          # (classification_id, voter_id)
-        self.labels: dict[tuple[str, int, int], dict] = {}    # (obj_id, labeller_id, group_id)
-        self.annotations: dict[int, dict] = {}
-        self.comments: dict[int, dict] = {}
-        self.photometry: dict[int, dict] = {}
+        by_key0 = lambda k, v: k[0]  # noqa: E731
+        by_obj = lambda k, v: v["obj_id"]  # noqa: E731
+        self.saves = Indexed(by_key0)            # (obj_id, group_id) -> Source row
+        self.classifications = Indexed(by_obj)   # id -> classification
+        self.votes = Indexed(by_key0)            # (classification_id, voter_id) -> vote
+        self.labels = Indexed(by_key0)           # (obj_id, labeller_id, group_id) -> label row
+        self.annotations = Indexed(by_obj)
+        self.comments = Indexed(by_obj)
+        self.photometry = Indexed(by_obj)
         self._phot_keys: dict[tuple, int] = {}
         self.taxonomies: dict[int, dict] = {}
         self.instruments: dict[int, dict] = {}
@@ -215,12 +251,29 @@ class SkyPortalState:
             self.gcn_events[dateobs] = event
             return event
 
+    def remove_obj(self, obj_id: str) -> None:
+        """Forget a source and everything attached to it (for tests that need an emptier Fritz)."""
+        with self.lock:
+            self.objs.pop(obj_id, None)
+            for d in (self.saves, self.labels):
+                for k in list(d.of(obj_id)):
+                    del d[k]
+            for cid in list(self.classifications.of(obj_id)):
+                for k in list(self.votes.of(cid)):
+                    del self.votes[k]
+                del self.classifications[cid]
+            for p in self.photometry.of(obj_id).values():
+                self._phot_keys.pop(p["dedup_key"], None)
+            for d in (self.annotations, self.comments, self.photometry):
+                for k in list(d.of(obj_id)):
+                    del d[k]
+
     # -- access ------------------------------------------------------------------------------
     def readable_groups(self, user: User) -> set[int]:
         return set(self.groups) if user.admin else set(user.groups)
 
     def obj_groups(self, obj_id: str) -> list[int]:
-        return sorted(g for (o, g), row in self.saves.items() if o == obj_id and row["active"])
+        return sorted(g for (_, g), row in self.saves.of(obj_id).items() if row["active"])
 
     def readable(self, obj_id: str, user: User) -> bool:
         return obj_id in self.objs and bool(set(self.obj_groups(obj_id)) & self.readable_groups(user))
@@ -244,8 +297,9 @@ class SkyPortalState:
 
     def source_groups(self, obj_id: str, user: User) -> list[dict]:
         out = []
-        for (o, g), row in sorted(self.saves.items(), key=lambda kv: kv[0][1]):
-            if o != obj_id or g not in self.readable_groups(user):
+        readable = self.readable_groups(user)
+        for (o, g), row in sorted(self.saves.of(obj_id).items(), key=lambda kv: kv[0][1]):
+            if g not in readable:
                 continue
             saver = self.users.get(row["saved_by"])
             out.append({**self.group_dict(g), "active": row["active"], "requested": row["requested"],
@@ -256,8 +310,7 @@ class SkyPortalState:
         out = {k: c[k] for k in ("id", "classification", "origin", "taxonomy_id", "probability", "ml", "author_id",
                                  "author_name", "obj_id", "created_at", "modified")}
         out["groups"] = [self.group_dict(g) for g in sorted(c["group_ids"])] if groups else []
-        out["votes"] = ([dict(v) for (cid, _), v in sorted(self.votes.items()) if cid == c["id"]]
-                        if votes else [])
+        out["votes"] = [dict(v) for _, v in sorted(self.votes.of(c["id"]).items())] if votes else []
         if votes:
             out["edits"] = list(c.get("edits", []))
         return out
@@ -275,17 +328,16 @@ class SkyPortalState:
         obj["gal_lon"], obj["gal_lat"] = None, None
         obj["groups"] = self.source_groups(obj_id, user)
         detail = full or not fast_list
-        classes = sorted((c for c in self.classifications.values()
-                          if c["obj_id"] == obj_id and self._classification_readable(c, user)),
+        classes = sorted((c for c in self.classifications.of(obj_id).values()
+                          if self._classification_readable(c, user)),
                          key=lambda c: (c["created_at"], c["id"]))
         obj["classifications"] = [self.classification_dict(c, groups=detail, votes=detail) for c in classes]
-        anns = sorted((a for a in self.annotations.values()
-                       if a["obj_id"] == obj_id and (user.admin or a["group_ids"] & self.readable_groups(user))),
+        anns = sorted((a for a in self.annotations.of(obj_id).values()
+                       if user.admin or a["group_ids"] & self.readable_groups(user)),
                       key=lambda a: (a["created_at"], a["id"]))
         obj["annotations"] = [self.annotation_dict(a, with_type=full) for a in anns]
         if include_labellers:
-            rows = [r for (o, _, g), r in sorted(self.labels.items()) if o == obj_id
-                    and g in self.readable_groups(user)]
+            rows = [r for (_, _, g), r in sorted(self.labels.of(obj_id).items()) if g in self.readable_groups(user)]
             if full:
                 ids = list(dict.fromkeys(r["labeller_id"] for r in rows))
                 obj["labellers"] = [self.users[i].as_dict() for i in ids if i in self.users]
@@ -299,13 +351,21 @@ class SkyPortalState:
     def _duplicates(self, obj_id: str, user: User) -> list[dict]:
         me = self.objs[obj_id]
         out = []
-        for other in self.objs.values():
-            if other["id"] == obj_id or not self.readable(other["id"], user):
-                continue
-            sep = float(_separation_deg(me["ra"], me["dec"], other["ra"], other["dec"])) * 3600
-            if sep <= 4.0:
-                out.append({"obj_id": other["id"], "ra": other["ra"], "dec": other["dec"], "separation": sep})
+        for other, sep in zip(*self._within(me["ra"], me["dec"], 4.0 / 3600)):
+            if other != obj_id and self.readable(other, user):
+                o = self.objs[other]
+                out.append({"obj_id": other, "ra": o["ra"], "dec": o["dec"], "separation": float(sep) * 3600})
         return out
+
+    def _within(self, ra: float, dec: float, radius_deg: float, ids=None) -> tuple[list, np.ndarray]:
+        """Sources (of ``ids``, default all) within ``radius_deg`` and their separations."""
+        ids = list(self.objs) if ids is None else list(ids)
+        if not ids:
+            return [], np.zeros(0)
+        pos = np.array([(self.objs[o]["ra"], self.objs[o]["dec"]) for o in ids], dtype=float)
+        sep = _separation_deg(ra, dec, pos[:, 0], pos[:, 1])
+        keep = np.flatnonzero(sep <= radius_deg)
+        return [ids[i] for i in keep], sep[keep]
 
     # -- sources -----------------------------------------------------------------------------
     def list_sources(self, user: User, args: Mapping[str, str], *, fast_list: bool = True) -> dict:
@@ -339,8 +399,7 @@ class SkyPortalState:
                 ra, dec, radius = (float(v) for v in cone)
             except (TypeError, ValueError):
                 raise ApiError(f"Cannot retrieve sources: Invalid ra, dec, radius: {cone}") from None
-            ids = [o for o in ids
-                   if _separation_deg(ra, dec, self.objs[o]["ra"], self.objs[o]["dec"]) <= radius]
+            ids = self._within(ra, dec, radius, ids)[0]
         if args.get("localizationDateobs") or args.get("localizationName"):
             if not args.get("startDate") or not args.get("endDate"):
                 raise ApiError("must specify startDate and endDate when filtering by localizationDateobs or "
@@ -350,8 +409,7 @@ class SkyPortalState:
                 raise ApiError(f"Localization not found for dateobs {args.get('localizationDateobs')}")
             loc = event["localizations"][-1]
             c = loc["center"]
-            ids = [o for o in ids if _separation_deg(c["ra"], c["dec"], self.objs[o]["ra"], self.objs[o]["dec"])
-                   <= loc["radius_deg"]]
+            ids = self._within(c["ra"], c["dec"], loc["radius_deg"], ids)[0]
         if args.get("startDate") or args.get("endDate"):
             ids = self._filter_detections(ids, args.get("startDate"), args.get("endDate"))
         sort_by = args.get("sortBy", "gcn_status" if args.get("localizationDateobs") else "saved_at")
@@ -359,7 +417,7 @@ class SkyPortalState:
 
         def key(o):
             if sort_by in ("saved_at", "gcn_status"):
-                return max((r["saved_at"] for (oo, g), r in self.saves.items() if oo == o and g in want), default="")
+                return max((r["saved_at"] for (_, g), r in self.saves.of(o).items() if g in want), default="")
             if sort_by in ("ra", "dec"):
                 return self.objs[o][sort_by]
             if sort_by == "id":
@@ -387,7 +445,7 @@ class SkyPortalState:
             raise ApiError(f"Invalid startDate/endDate: {start}, {end}") from None
         out = []
         for o in ids:
-            mjds = [p["mjd"] for p in self.photometry.values() if p["obj_id"] == o and p["mag"] is not None]
+            mjds = [p["mjd"] for p in self.photometry.of(o).values() if p["mag"] is not None]
             if mjds and min(mjds) >= lo and max(mjds) <= hi:
                 out.append(o)
         return out
@@ -512,18 +570,17 @@ class SkyPortalState:
                 self.photometry[pid]["group_ids"] |= set(gids)
             else:
                 pid = self.next_id("photometry")
-                self.photometry[pid] = {"id": pid, **point}
+                self.photometry[pid] = {"id": pid, **point, "dedup_key": key}
                 self._phot_keys[key] = pid
             ids.append(pid)
         obj = self.objs[obj_id]
-        obj["detect_photometry_count"] = sum(1 for p in self.photometry.values()
-                                             if p["obj_id"] == obj_id and p["mag"] is not None)
+        obj["detect_photometry_count"] = sum(1 for p in self.photometry.of(obj_id).values() if p["mag"] is not None)
         return {"ids": ids} if upsert else {"ids": ids, "upload_id": f"upload-{ids[0] if ids else 0}"}
 
     # -- annotations -------------------------------------------------------------------------
     def list_annotations(self, obj_id: str, user: User) -> list:
-        return [self.annotation_dict(a) for a in sorted(self.annotations.values(), key=lambda a: a["id"])
-                if a["obj_id"] == obj_id and (user.admin or a["group_ids"] & self.readable_groups(user))]
+        return [self.annotation_dict(a) for a in sorted(self.annotations.of(obj_id).values(), key=lambda a: a["id"])
+                if user.admin or a["group_ids"] & self.readable_groups(user)]
 
     def post_annotation(self, obj_id: str, user: User, body: Mapping) -> dict:
         if obj_id not in self.objs:
@@ -540,8 +597,8 @@ class SkyPortalState:
             raise ApiError("Invalid/missing parameters: data must be a dict")
         gids = body.get("group_ids")
         gids = sorted(self.readable_groups(user)) if not gids else self.check_groups(gids, user)
-        for a in self.annotations.values():
-            if a["obj_id"] == obj_id and a["origin"] == origin:
+        for a in self.annotations.of(obj_id).values():
+            if a["origin"] == origin:
                 raise ApiError(f"Annotation already exists: (obj_id={obj_id}, origin={origin})")
         aid = self.next_id("annotation")
         now = self.clock.now()
@@ -639,21 +696,21 @@ class SkyPortalState:
         if c["author_id"] != user.id and not user.admin:
             raise ApiError("Insufficient user permissions.", 401)
         del self.classifications[cid]
-        for key in [k for k in self.votes if k[0] == cid]:
+        for key in list(self.votes.of(cid)):
             del self.votes[key]
         if label:
             self.label(c["obj_id"], user, c["group_ids"])
 
     def delete_source_classifications(self, obj_id: str, user: User, label: bool) -> None:
-        for cid, c in list(self.classifications.items()):
-            if c["obj_id"] == obj_id and (c["author_id"] == user.id or user.admin):
+        for cid, c in list(self.classifications.of(obj_id).items()):
+            if c["author_id"] == user.id or user.admin:
                 self.delete_classification(cid, user, label)
 
     # -- comments ----------------------------------------------------------------------------
     def list_comments(self, obj_id: str, user: User) -> list:
         out = []
-        for c in sorted(self.comments.values(), key=lambda c: c["id"]):
-            if c["obj_id"] == obj_id and (user.admin or c["group_ids"] & self.readable_groups(user)):
+        for c in sorted(self.comments.of(obj_id).values(), key=lambda c: c["id"]):
+            if user.admin or c["group_ids"] & self.readable_groups(user):
                 author = self.users[c["author_id"]]
                 out.append({"id": c["id"], "text": c["text"], "obj_id": obj_id, "author_id": author.id,
                             "bot": c["bot"], "attachment_name": c["attachment_name"], "channel": None,
@@ -683,8 +740,8 @@ class SkyPortalState:
             except (binascii.Error, ValueError):
                 raise ApiError("Malformed comment attachment") from None
             att_name = att["name"]
-        for c in self.comments.values():
-            if (c["obj_id"] == obj_id and c["text"] == text and c["attachment_bytes"] == att_bytes
+        for c in self.comments.of(obj_id).values():
+            if (c["text"] == text and c["attachment_bytes"] == att_bytes
                     and c["attachment_name"] == att_name and c["author_id"] == user.id and c["bot"]
                     and c["group_ids"] == set(gids)):
                 return {"comment_id": c["id"], "message": "Same comment already exists."}
