@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 STATISTICS = {"mean": "mean", "average": "mean", "avg": "mean", "median": "median", "med": "median", "max": "max",
               "maximum": "max"}
 SEED = 9
-_ID_COLUMNS = ("_id", "Gaia_EDR3___id", "AllWISE___id", "PS1_DR1___id", "field", "ccd", "quad", "filter")
 
 
 @dataclass

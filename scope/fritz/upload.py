@@ -35,12 +35,12 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from scope.errors import AuthError, DataError, QueryError, ScopeError, ServiceError, WriteOutcomeUnknown
+from scope.errors import AuthError, DataError, QueryError, ServiceError, WriteOutcomeUnknown
 from scope.fritz import common
 from scope.fritz.photometry import Photometry, photometry_near, plot_png
 from scope.fritz.progress import ProgressLog

@@ -5,11 +5,9 @@ from importlib import resources
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from scope.tables import read_table
 from tests.fritz.conftest import demo_features
-from tests.loopback.skyportal_server import route_is
 from tools import scope_download_classification as dl
 
 OUT = "fritzDownload"

@@ -33,7 +33,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tests.loopback.kowalski_server import Fault, _QuietServer
+from tests.loopback.kowalski_server import Fault
+from tests.loopback.threaded import ThreadedService
 from tests.loopback.skyportal_state import VERSION, ApiError, SkyPortalState, User
 
 FAULT_KINDS = ("status", "slow", "drop", "slow_after", "drop_after", "status_after")
@@ -85,7 +86,7 @@ def encode(payload: Any) -> str:
     return json.dumps(clean(payload), indent=2)
 
 
-class LoopbackSkyPortal:
+class LoopbackSkyPortal(ThreadedService):
     """A SkyPortal server on ``127.0.0.1`` backed by :class:`SkyPortalState`.
 
     Parameters
@@ -117,30 +118,10 @@ class LoopbackSkyPortal:
         self._in_flight = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> "LoopbackSkyPortal":
-        self._httpd = _QuietServer(("127.0.0.1", self._port), _make_handler(self))
-        self._httpd.daemon_threads = True
-        self._port = self._httpd.server_address[1]
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                         name="loopback-skyportal", daemon=True).start()
-        return self
+    thread_name = "loopback-skyportal"
 
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> "LoopbackSkyPortal":
-        return self.start()
-
-    def __exit__(self, *exc) -> bool:
-        self.stop()
-        return False
-
-    @property
-    def port(self) -> int:
-        return self._port
+    def _handler(self):
+        return _make_handler(self)
 
     @property
     def url(self) -> str:
