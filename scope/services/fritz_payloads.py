@@ -279,7 +279,7 @@ def classification_item(obj_id: str, classification: str, taxonomy_id: int, prob
     ``vote`` and ``label`` are always sent: SkyPortal adds an up-vote and marks the source
     labelled when they are left out.
     """
-    p = float(probability)
+    p = round(float(probability), 6)  # float32 scores would otherwise arrive as 0.8899999856948853
     if not 0.0 <= p <= 1.0:
         raise DataError(f"probability of {classification} for {obj_id} must lie in [0, 1], got {probability}")
     return {"obj_id": str(obj_id), "classification": str(classification), "origin": str(origin),

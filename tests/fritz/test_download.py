@@ -186,3 +186,32 @@ def test_errors_are_one_line(fritz_env, capsys):
     assert dl.main(["--group-ids", "2"]) == 1
     err = capsys.readouterr().err
     assert "HTTP 401" in err and "bad-token-000000" not in err and "Traceback" not in err
+
+
+def test_older_servers_with_full_list_answers_need_no_single_reads(fritz_env, skyportal_server):
+    from tests.loopback.skyportal_seed import seed_from_demo
+
+    old = skyportal_server(fast_list=False)  # SkyPortal before mid-2024: votes and groups in list answers
+    seed = seed_from_demo(old, fritz_env.dir, token=fritz_env.token)
+    from tests.loopback.skyportal_fixtures import write_fritz_config
+
+    write_fritz_config(old, seed.token, fritz_env.dir)
+    demo_features(fritz_env.dir, fritz_env.dir / "features.parquet")
+    cfg = fritz_env.dir / "config.yaml"
+    cfg.write_text(cfg.read_text() + "training:\n  dataset: ts.parquet\n")
+    from scope.tables import write_table
+
+    write_table(pd.DataFrame({"obj_id": ["x"], "ztf_id": [1]}), fritz_env.dir / "ts.parquet")
+    assert dl.main(["--group-ids", str(seed.groups["al"]), "--merge-features", "--features-file", "features.parquet",
+                    "--update-training-set"]) == 0
+    assert not old.requests("GET", r"/api/sources/.+")
+    df = read_table(fritz_env.dir / OUT / "parse_fritzDownload.parquet")
+    assert set(df["sum_votes"]) == {"1", "-1"}
+
+
+def test_token_from_the_environment(fritz_env, monkeypatch):
+    cfg = fritz_env.dir / "config.yaml"
+    cfg.write_text(cfg.read_text().replace(fritz_env.token, "null"))
+    assert dl.main(["--group-ids", "2"]) == 1
+    monkeypatch.setenv("FRITZ_TOKEN", fritz_env.token)
+    assert dl.main(["--group-ids", "2"]) == 0

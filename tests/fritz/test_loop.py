@@ -25,7 +25,7 @@ def test_labels_in_classifications_out(fritz_env):
     # 2. a model, 3. predictions for the whole field
     assert scope_train.main(["--tag", "vnv", "--algorithm", "xgb", "--path-dataset", str(training), "--skip-cv",
                              "--save", "--random-state", "3", "-q"]) == 0
-    model = next((fritz_env.dir / "models_xgb" / "experiment" / "vnv").glob("vnv.*.json"))
+    model = next((fritz_env.dir / "models_xgb" / "experiment" / "vnv").glob("vnv.*[0-9].json"))
     assert run_inference.main(["--paths-models", str(model), "--model-class-names", "vnv", "--xgb-model",
                                "--field", "301", "--whole-field", "--feature-directory", "generated_features",
                                "-q"]) == 0

@@ -278,3 +278,10 @@ def test_bad_inputs_are_one_line_errors(fritz_env, preds, capsys):
     assert "parquet, h5 or csv" in err and "Traceback" not in err
     with pytest.raises(SystemExit):
         up.main([*UPLOAD, "--group-ids", g, "--no-such-flag"])
+
+
+def test_older_servers_need_no_single_reads(fritz_env, preds):
+    fritz_env.server.fast_list = False  # classification groups in list answers, as before mid-2024
+    assert up.main([*UPLOAD, "--group-ids", group(fritz_env), "--skip-phot", "--stop", "9"]) == 0
+    assert not fritz_env.server.requests("GET", r"/api/sources/.+")
+    exactly_once(fritz_env.server)
