@@ -152,10 +152,9 @@ class _Queued:
 class Uploader:
     """One upload run; see the module docstring and :func:`upload_classifications`."""
 
-    def __init__(self, cfg, opts: UploadOptions, client, *, lightcurves=None, progress: bool = True):
+    def __init__(self, cfg, opts: UploadOptions, client, *, lightcurves=None):
         self.cfg, self.opts, self.client = cfg, opts, client
         self._lightcurves = lightcurves
-        self.show_progress = progress
         self.groups = fp.group_list(opts.group_ids)
         if not self.groups:
             raise DataError("give the target Fritz groups with --group-ids")
@@ -562,7 +561,7 @@ def upload_classifications(cfg, opts: UploadOptions, client, *, lightcurves=None
                              vote=opts.post_upvote, label=opts.check_labelled_box, ml=not opts.no_ml,
                              radius=opts.radius_arcsec, mapper=opts.taxonomy_map)
     progress_log = ProgressLog(out_dir / f"{stem}_log.jsonl", key, restart=opts.restart)
-    up = Uploader(cfg, opts, client, lightcurves=lightcurves, progress=progress)
+    up = Uploader(cfg, opts, client, lightcurves=lightcurves)
     summary = up.summary
     requests_before = client.requests_sent
     rows = range(start, stop + 1) if n else range(0)

@@ -105,9 +105,10 @@ class FritzClient:
     # -- sources -------------------------------------------------------------------------------
     def source(self, obj_id: str, *, include_labellers: bool = False) -> dict | None:
         """One source with classification groups and votes; None when absent or unreadable."""
-        reply = self.session.send("GET", f"/api/sources/{obj_id}", accept=_NOT_FOUND,
+        # older SkyPortal versions answered an unknown source with 400 instead of 404
+        reply = self.session.send("GET", f"/api/sources/{obj_id}", accept=(400, 404),
                                   params=fp.query(includeLabellers=include_labellers or None))
-        if reply.status in _NOT_FOUND:
+        if reply.status in (400, 404):
             return None
         data = fp.envelope_data(reply.body, f"Fritz GET /api/sources/{obj_id}")
         return data or None
