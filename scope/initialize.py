@@ -28,8 +28,7 @@ data:
 #     melman: {host: melman.caltech.edu, protocol: https, port: 443}   # token from KOWALSKI_MELMAN_TOKEN
 """
 
-EXAMPLES = ("golden_dataset_mapper.json", "fritz_mapper.json", "DNN_AL_mapper.json", "XGB_AL_mapper.json",
-            "local_scope_radec.csv", "local_scope_ztfid.csv")
+EXAMPLES = ("golden_dataset_mapper.json", "local_scope_radec.csv", "local_scope_ztfid.csv")
 
 
 def initialize(folder: Path, force: bool = False) -> list[Path]:
