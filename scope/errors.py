@@ -46,3 +46,8 @@ class BackendUnavailable(ScopeError):
 
 class MissingDependency(ScopeError):
     """An optional Python package needed by this command is not installed (see :mod:`scope.optional`)."""
+
+
+class WriteOutcomeUnknown(ServiceError):
+    """A write was sent but no definite answer came back (time-out, dropped connection, 5xx):
+    it may or may not have been applied, so it is not blindly repeated; callers look first."""

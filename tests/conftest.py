@@ -10,7 +10,7 @@ import logging
 
 import pytest
 
-pytest_plugins = ["tests.loopback.kowalski_fixtures"]
+pytest_plugins = ["tests.loopback.kowalski_fixtures", "tests.loopback.skyportal_fixtures"]
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 import threading
 import time
@@ -26,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
-from scope.errors import AuthError, QueryError, ScopeError, ServiceError, ServiceUnavailable
+from scope.errors import AuthError, QueryError, ScopeError, ServiceError, ServiceUnavailable, WriteOutcomeUnknown
 
 log = logging.getLogger(__name__)
 
@@ -103,15 +104,20 @@ class RetryPolicy:
         Wait before the first retry; doubled for each further one.
     max_backoff_seconds : float
         Upper bound of any single wait.
+    jitter : float
+        Each wait is stretched by a random factor in ``[1, 1 + jitter]`` so that clients
+        sharing a rate limit do not retry in lock step (0 = exact waits).
     """
 
     max_retries: int = 3
     backoff_seconds: float = 1.0
     max_backoff_seconds: float = 60.0
+    jitter: float = 0.0
 
     def delay(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (0-based)."""
-        return min(self.backoff_seconds * (2 ** retry), self.max_backoff_seconds)
+        wait = min(self.backoff_seconds * (2 ** retry), self.max_backoff_seconds)
+        return wait * (1.0 + self.jitter * random.random()) if self.jitter > 0 else wait
 
     @classmethod
     def from_config(cls, section: Mapping | None) -> "RetryPolicy":
@@ -131,12 +137,16 @@ class TransientFailure(Exception):
     unreachable : bool
         True when no answer came back at all (refused, dropped, timed out); the final error is
         then :class:`~scope.errors.ServiceUnavailable`, else :class:`~scope.errors.QueryError`.
+    unsent : bool
+        True when the request certainly had no effect on the server (connection refused, a
+        rate limiter's 429): only such failures are retried for writes that must not repeat.
     """
 
-    def __init__(self, detail: str, *, unreachable: bool = False):
+    def __init__(self, detail: str, *, unreachable: bool = False, unsent: bool = False):
         super().__init__(detail)
         self.detail = detail
         self.unreachable = unreachable
+        self.unsent = unsent
 
 
 def final_error(what: str, failure: TransientFailure, attempts: int) -> ServiceError:
@@ -190,15 +200,17 @@ def classify_exception(exc: BaseException) -> TransientFailure | None:
     if isinstance(exc, requests.exceptions.RetryError):
         m = re.search(r"too many (\d{3}) error responses", text)
         return TransientFailure(f"HTTP {m.group(1)} from the server" if m else "server kept failing")
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return TransientFailure("connection timed out", unreachable=True, unsent=True)
     if isinstance(exc, requests.exceptions.Timeout):
         return TransientFailure("request timed out", unreachable=True)
     if isinstance(exc, requests.exceptions.ConnectionError):
         if "timed out" in text or "Timeout" in text:
             return TransientFailure("request timed out", unreachable=True)
         if "refused" in text.lower() or "NewConnectionError" in text:
-            return TransientFailure("connection refused", unreachable=True)
+            return TransientFailure("connection refused", unreachable=True, unsent=True)
         if "Name or service not known" in text or "nodename nor servname" in text:
-            return TransientFailure("host name not found", unreachable=True)
+            return TransientFailure("host name not found", unreachable=True, unsent=True)
         return TransientFailure("connection dropped before a reply", unreachable=True)
     if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
         return TransientFailure("reply cut off", unreachable=True)
@@ -245,7 +257,49 @@ def run_bounded(fn: Callable[[T], R], items: Sequence[T] | Iterable[T], max_work
 
 
 # --------------------------------------------------------------------------------------------
+# client-side throttle
+class RateLimiter:
+    """A token bucket: at most ``burst`` requests at once, refilled at ``rate`` per second.
+
+    It mirrors the limiter in front of SkyPortal (nginx ``limit_req`` with ``burst`` and
+    ``nodelay``), so a client that waits here is not answered with HTTP 429 there.
+    ``rate`` of 0 or None switches throttling off.
+    """
+
+    def __init__(self, rate: float | None, burst: int = 1, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.rate = float(rate) if rate else 0.0
+        self.burst = max(1, int(burst))
+        self._tokens = float(self.burst)
+        self._clock, self._sleep = clock, sleep
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, sleeping until one is free; returns the seconds waited."""
+        if self.rate <= 0:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
+            self._tokens -= 1  # may go negative: later callers queue behind this one
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+
+# --------------------------------------------------------------------------------------------
 # plain REST services
+@dataclass
+class Reply:
+    """A decoded reply: HTTP ``status`` and JSON ``body`` (None when the body was not JSON)."""
+
+    status: int
+    body: Any
+
+
 class ServiceSession:
     """A ``requests`` session for a token-authenticated REST service, with the base rules.
 
@@ -262,16 +316,29 @@ class ServiceSession:
     policy : RetryPolicy
     name : str
         Service name used in messages ("Fritz").
+    rate_limit : float, optional
+        Requests per second allowed by the client-side throttle (None/0 = unthrottled).
+    burst : int
+        Requests allowed at once before the throttle starts waiting.
+
+    Attributes
+    ----------
+    requests_sent : int
+        HTTP requests sent so far, retries included.
     """
 
     def __init__(self, base_url: str, token: str | None = None, *, auth_scheme: str = "token",
-                 timeout: float = 30.0, policy: RetryPolicy | None = None, name: str = "service"):
+                 timeout: float = 30.0, policy: RetryPolicy | None = None, name: str = "service",
+                 rate_limit: float | None = None, burst: int = 1):
         import requests
 
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.policy = policy or RetryPolicy()
         self.name = name
+        self.limiter = RateLimiter(rate_limit, burst)
+        self.requests_sent = 0
+        self._count_lock = threading.Lock()
         self._session = requests.Session()
         self._session.trust_env = False  # never let ~/.netrc or proxies add credentials
         if token:
@@ -279,41 +346,64 @@ class ServiceSession:
             value = f"{auth_scheme} {token}".strip()
             self._session.headers["Authorization"] = value
 
-    def request(self, method: str, path: str, **kwargs) -> Any:
+    def request(self, method: str, path: str, *, idempotent: bool = True, **kwargs) -> Any:
         """Send a request and return the decoded JSON body.
 
         429 and 5xx replies, refused or dropped connections and time-outs are retried with
         backoff (a ``Retry-After`` header lengthens the wait). 401/403 raise
         :class:`~scope.errors.AuthError`; other 4xx raise :class:`~scope.errors.QueryError`.
+        With ``idempotent=False`` (a write that must not be applied twice) only failures that
+        prove the request had no effect are retried; any other failure raises
+        :class:`~scope.errors.WriteOutcomeUnknown` so the caller can look before sending again.
         """
+        return self.send(method, path, idempotent=idempotent, **kwargs).body
+
+    def send(self, method: str, path: str, *, idempotent: bool = True, accept: Iterable[int] = (),
+             **kwargs) -> Reply:
+        """Like :meth:`request`, but statuses in ``accept`` (e.g. 404) come back as a
+        :class:`Reply` instead of raising."""
         url = f"{self.base_url}/{path.lstrip('/')}"
         what = f"{self.name} {method.upper()} /{path.lstrip('/')}"
         kwargs.setdefault("timeout", self.timeout)
+        accept = frozenset(accept)
         retry_after: list[float] = []
 
         def once():
+            self.limiter.acquire()
+            with self._count_lock:
+                self.requests_sent += 1
             try:
-                resp = self._session.request(method, url, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - classified below
-                failure = classify_exception(exc)
-                if failure is None:
+                try:
+                    resp = self._session.request(method, url, **kwargs)
+                except Exception as exc:  # noqa: BLE001 - classified below
+                    failure = classify_exception(exc)
+                    if failure is None:
+                        raise
+                    raise failure from None
+                log.debug("%s -> HTTP %d", what, resp.status_code)
+                if resp.status_code in accept:
+                    return Reply(resp.status_code, _json_or_none(resp))
+                if resp.status_code in RETRY_STATUSES:
+                    after = resp.headers.get("Retry-After")
+                    if after and after.replace(".", "", 1).isdigit():
+                        retry_after.append(float(after))
+                    # a rate limiter rejects before the application sees the request
+                    raise TransientFailure(f"HTTP {resp.status_code}", unsent=resp.status_code == 429)
+                if resp.status_code in (401, 403):
+                    raise AuthError(one_line(f"{self.name} refused the credentials (HTTP {resp.status_code}): "
+                                             f"{_message_of(resp)}"))
+                if resp.status_code >= 400:
+                    raise QueryError(one_line(f"{what} failed (HTTP {resp.status_code}): {_message_of(resp)}"))
+                body = _json_or_none(resp)
+                if body is None:
+                    raise TransientFailure("reply is not JSON")
+                return Reply(resp.status_code, body)
+            except TransientFailure as failure:
+                if idempotent or failure.unsent:
                     raise
-                raise failure from None
-            log.debug("%s -> HTTP %d", what, resp.status_code)
-            if resp.status_code in RETRY_STATUSES:
-                after = resp.headers.get("Retry-After")
-                if after and after.replace(".", "", 1).isdigit():
-                    retry_after.append(float(after))
-                raise TransientFailure(f"HTTP {resp.status_code}")
-            if resp.status_code in (401, 403):
-                raise AuthError(one_line(f"{self.name} refused the credentials (HTTP {resp.status_code}): "
-                                         f"{_message_of(resp)}"))
-            if resp.status_code >= 400:
-                raise QueryError(one_line(f"{what} failed (HTTP {resp.status_code}): {_message_of(resp)}"))
-            try:
-                return resp.json()
-            except ValueError:
-                raise TransientFailure("reply is not JSON") from None
+                raise WriteOutcomeUnknown(one_line(
+                    f"{what}: no definite answer ({failure.detail}); the write may or may not have been "
+                    "applied")) from None
 
         def sleep(seconds: float) -> None:
             time.sleep(max(seconds, retry_after.pop()) if retry_after else seconds)
@@ -324,11 +414,25 @@ class ServiceSession:
         self._session.close()
 
 
-def _message_of(resp) -> str:
+def _json_or_none(resp) -> Any:
     try:
-        body = resp.json()
+        return resp.json()
     except ValueError:
-        return resp.text[:200]
+        return None
+
+
+def _message_of(resp) -> str:
+    body = _json_or_none(resp)
+    if body is None:
+        return _html_text(resp.text)[:200]
     if isinstance(body, Mapping):
         return str(body.get("message") or body.get("status") or body)
     return str(body)[:200]
+
+
+def _html_text(text: str) -> str:
+    """The readable text of an HTML error page (nginx's 413/502 pages), else ``text``."""
+    if "<" not in text:
+        return text
+    title = re.search(r"(?is)<title>(.*?)</title>", text)
+    return title.group(1).strip() if title else re.sub(r"<[^>]+>", " ", text).strip()

@@ -36,13 +36,14 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 from bson.json_util import RELAXED_JSON_OPTIONS, dumps
 
 from tests.loopback import mongo
+from tests.loopback.threaded import QuietServer, ThreadedService
 
 MAX_BODY = 1024 ** 2
 PROTECTED = ("users", "filters", "queries")
@@ -259,7 +260,7 @@ def _separations(ra_rad: float, dec_rad: float, coll: Collection):
     return 2 * np.arcsin(np.sqrt(np.clip(s, 0, 1))), idx
 
 
-class LoopbackKowalski:
+class LoopbackKowalski(ThreadedService):
     """A Kowalski server on ``127.0.0.1`` backed by in-memory collections.
 
     Parameters
@@ -290,40 +291,14 @@ class LoopbackKowalski:
         self.log: list[dict] = []
         self._lock = threading.RLock()  # fault predicates may read the log while faults are checked
         self._port = port
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: QuietServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> "LoopbackKowalski":
-        handler = _make_handler(self)
-        self._httpd = _QuietServer(("127.0.0.1", self._port), handler)
-        self._httpd.daemon_threads = True
-        self._port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="loopback-kowalski", daemon=True)
-        self._thread.start()
-        return self
+    thread_name = "loopback-kowalski"
 
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> "LoopbackKowalski":
-        return self.start()
-
-    def __exit__(self, *exc) -> bool:
-        self.stop()
-        return False
-
-    @property
-    def port(self) -> int:
-        return self._port
-
-    @property
-    def host(self) -> str:
-        return "127.0.0.1"
+    def _handler(self):
+        return _make_handler(self)
 
     def instance_spec(self, token: str | None = None) -> dict:
         """``{host, protocol, port, token}`` for ``kowalski.instances.<name>``."""
@@ -488,17 +463,6 @@ class LoopbackKowalski:
 
     def _q_skymap(self, query, kwargs):
         raise ValueError("skymap is not supported by the loopback server")
-
-
-class _QuietServer(ThreadingHTTPServer):
-    """Clients that time out and hang up are part of the tests: no tracebacks for them."""
-
-    def handle_error(self, request, client_address):
-        import sys
-
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
 
 
 def _group(docs, spec):
