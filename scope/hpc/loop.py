@@ -221,6 +221,9 @@ class SubmissionLoop:
                      if rec and rec.last and not rec.last.ended and it.key not in self._done]
         jobs = [a.job for _, a in in_flight if a.job != "local"]
         states = self.slurm.states(jobs) if jobs else {}
+        stuck = sorted({states[a.job].reason for _, a in in_flight if a.job in states and states[a.job].never_starts})
+        if stuck:
+            self._refuse_stuck(in_flight, states, stuck)
         changed = False
         for item, attempt in in_flight:
             if attempt.job == "local":  # a local run whose loop was killed
@@ -239,6 +242,21 @@ class SubmissionLoop:
         if changed:
             self.ledger.save()
         return self._count(records)
+
+    def _refuse_stuck(self, in_flight, states, reasons) -> None:
+        """Jobs Slurm will never start: cancel them and stop, naming the script and the reason."""
+        from scope.hpc.slurm import SubmissionRefused
+
+        jobs = [a.job for _, a in in_flight if a.job in states and states[a.job].never_starts]
+        self.slurm.cancel(jobs)
+        for item, attempt in in_flight:
+            if attempt.job in jobs:
+                attempt.ended, attempt.failed, attempt.state = True, True, "CANCELLED"
+                attempt.reason = f"never started: {states[attempt.job].reason}"
+        self.ledger.save()
+        raise SubmissionRefused(
+            f"Slurm accepted {self.script} but will never start its jobs as asked ({', '.join(reasons)}: more cores, "
+            f"memory, nodes or time than the partition allows?); cancelled {len(jobs)} jobs")
 
     def _settle(self, item: WorkItem, rec: ItemRecord, attempt: Attempt, state: str, exit_code: str = "") -> None:
         attempt.ended = True

@@ -39,6 +39,9 @@ ENDED_STATES = frozenset({
     "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED", "BOOT_FAIL",
     "DEADLINE", "REVOKED",
 })
+# Reasons a pending job gives when Slurm will never start it as asked (beyond a node or a limit).
+_NEVER_REASONS = ("BadConstraints", "PartitionConfig", "PartitionNodeLimit", "PartitionTimeLimit",
+                  "DependencyNeverSatisfied", "InvalidAccount", "InvalidQOS")
 # Messages of failures another attempt may cure. Submissions are retried only on those that
 # certainly happened before Slurm accepted anything (the first group).
 _NOT_SENT = ("unable to contact slurm controller", "connection refused", "temporarily unable to accept job",
@@ -79,6 +82,12 @@ class JobState:
     @property
     def succeeded(self) -> bool:
         return self.state == "COMPLETED"
+
+    @property
+    def never_starts(self) -> bool:
+        """Pending for a reason that will not go away (the job asks for more than the partition has)."""
+        reason = self.reason.strip()
+        return self.state == "PENDING" and (reason in _NEVER_REASONS or bool(re.match(r"QOSMax\w*PerJob", reason)))
 
 
 def _base_state(text: str) -> str:
