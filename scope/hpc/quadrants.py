@@ -9,7 +9,7 @@ Files, in the reference's formats:
 * quadrant file (``slurm.dat``): ``<job> <field> <ccd> <quad>`` per line, no header, jobs numbered
   from 0 in field / CCD / quadrant order;
 * completeness JSON: ``{"<field>": {"<ccd>": [quads]}}``, or with counts
-  ``{"<field>": {"<ccd>": {"<quad>": count}}}``.
+  ``{"<field>": {"<ccd>": {"<quad>": count}}}`` (``{}`` for a field scanned and found empty).
 """
 
 from __future__ import annotations
@@ -83,12 +83,11 @@ def scan_fields(source, fields: Iterable[int], *, minobs: int = 0, known: Counts
 
 
 def to_completeness(counts: Counts, *, with_counts: bool) -> dict:
-    """The reference's completeness JSON (fields without light curves are left out)."""
+    """The reference's completeness JSON; a field scanned and found empty is kept as ``{}`` (the
+    reference left it out), so a resumed scan does not ask for it again."""
     out: dict = {}
     for field in sorted(counts):
         quads = counts[field]
-        if not quads:
-            continue
         entry: dict = {}
         for (ccd, quad) in sorted(quads):
             if with_counts:
