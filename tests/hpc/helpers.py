@@ -15,6 +15,8 @@ COMMANDS = {
     "scope-train": "tools.scope_train",
     "run-inference": "tools.run_inference",
     "combine-preds": "tools.combine_preds",
+    "create-training-script": "tools.create_training_script",
+    "create-inference-script": "tools.create_inference_script",
     "generate-features-job-submission": "tools.generate_features_job_submission",
     "train-algorithm-job-submission": "tools.train_algorithm_job_submission",
     "run-inference-job-submission": "tools.run_inference_job_submission",
