@@ -65,6 +65,9 @@ def add_loop_arguments(parser: argparse.ArgumentParser, *, max_instances: int = 
                         "(default: slurm.max_retries)")
     g.add_argument("--no-array", action="store_true",
                    help="submit one job per item (sbatch --export=<VAR>=...) instead of throttled job arrays")
+    g.add_argument("--max-array-size", type=int, default=None,
+                   help="tasks per array job (default: twice --max-instances, at most 1000); keep it below the "
+                        "site's MaxArraySize and its limit on queued jobs")
     if loop_command:
         g.add_argument("--once", action="store_true",
                        help="one check and one round of submissions, then exit (for cron)")
@@ -88,7 +91,8 @@ def loop_options(args: argparse.Namespace, cfg: Mapping, *, interval_seconds: fl
                        max_instances=None if unlimited else args.max_instances,
                        wait_time_minutes=max(0.0, args.wait_time_minutes),
                        submit_interval_seconds=max(0.0, interval_seconds), max_retries=max(0, retries),
-                       use_array=not args.no_array, once=args.once, reset=args.reset_running)
+                       use_array=not args.no_array, max_array_size=args.max_array_size, once=args.once,
+                       reset=args.reset_running)
 
 
 def loop_line_tokens(args: argparse.Namespace, *, interval_flag: str, features_flags: bool = False) -> list[str]:
@@ -108,4 +112,6 @@ def loop_line_tokens(args: argparse.Namespace, *, interval_flag: str, features_f
         tokens += ["--max-retries", str(args.max_retries)]
     if args.no_array:
         tokens.append("--no-array")
+    if args.max_array_size is not None:
+        tokens += ["--max-array-size", str(args.max_array_size)]
     return tokens

@@ -32,7 +32,7 @@ from typing import Callable, Sequence
 
 from scope.hpc.jobspec import format_slurm_time, memory_gigabytes, parse_slurm_time, read_header
 from scope.hpc.ledger import Attempt, ItemRecord, Ledger, LoopLock, now
-from scope.hpc.slurm import Slurm, SlurmUnavailable, log_paths
+from scope.hpc.slurm import Slurm, SlurmUnavailable, SubmitLimitReached, log_paths
 from scope.tables import atomic_write
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class LoopOptions:
     submit_interval_seconds: float = 60.0
     max_retries: int = 2
     use_array: bool = True
-    max_array_size: int = 1000
+    max_array_size: int | None = None   # default: 2 x max_instances (at most 1000); 1000 unthrottled
     once: bool = False
     reset: bool = False
     max_unreachable_checks: int = 5
@@ -177,8 +177,13 @@ class SubmissionLoop:
                 log.info(summary.progress())
                 if not self.opts.submit:
                     break
+                blocked = False
                 if self.opts.run_parallel:
-                    self._submit_round()
+                    try:
+                        self._submit_round()
+                    except SubmitLimitReached as exc:
+                        blocked = True
+                        log.warning("%s; the rest is submitted when queued jobs have finished", exc)
                 elif self._run_next_local():
                     continue
                 summary = self._check()
@@ -188,7 +193,7 @@ class SubmissionLoop:
                 if self.opts.once:
                     log.info(summary.progress())
                     break
-                if in_flight:
+                if in_flight or blocked:
                     self.sleep(self.opts.wait_time_minutes * 60)
         finally:
             lock.release()
@@ -395,11 +400,12 @@ class SubmissionLoop:
             groups: dict[tuple, list[WorkItem]] = {}
             for item in candidates:
                 groups.setdefault(self._resources(item), []).append(item)
+            size = self._array_size()
             for (mem, limit_time), members in groups.items():
-                for start in range(0, len(members), self.opts.max_array_size):
+                for start in range(0, len(members), size):
                     if capacity <= 0:
                         return n
-                    chunk = members[start:start + self.opts.max_array_size]
+                    chunk = members[start:start + size]
                     throttle = None if capacity == math.inf else int(capacity)
                     self._submit_array(chunk, mem, limit_time, throttle)
                     n += len(chunk)
@@ -409,6 +415,15 @@ class SubmissionLoop:
                 self._submit_single(item, *self._resources(item))
                 n += 1
         return n
+
+    def _array_size(self) -> int:
+        """Tasks per array: small enough for sites' limits on queued jobs (each task counts), big
+        enough to keep ``max_instances`` busy between two checks."""
+        if self.opts.max_array_size:
+            return max(1, int(self.opts.max_array_size))
+        if not self.opts.max_instances:
+            return 1000
+        return max(1, min(1000, 2 * int(self.opts.max_instances)))
 
     def _task_list(self, keys: Sequence[str]) -> Path:
         folder = self.folder / "tasks"

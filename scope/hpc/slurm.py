@@ -48,6 +48,9 @@ _NOT_SENT = ("unable to contact slurm controller", "connection refused", "tempor
              "resource temporarily unavailable", "slurm controller not responding", "try again later",
              "unable to establish", "communication connection failure", "no route to host")
 _MAYBE_SENT = ("socket timed out", "timed out", "zero bytes were transmitted")
+# Refusals that only mean "too many jobs queued right now" (site limits on submitted jobs).
+_SUBMIT_LIMIT = ("job submit limit", "maxsubmitjobs", "qosmaxsubmitjob", "assocmaxsubmitjob",
+                 "job violates accounting/qos policy")
 
 
 class SlurmError(ServiceError):
@@ -60,6 +63,10 @@ class SlurmUnavailable(SlurmError):
 
 class SubmissionRefused(SlurmError):
     """``sbatch`` refused a job (bad partition, memory beyond any node, account...)."""
+
+
+class SubmitLimitReached(SlurmError):
+    """``sbatch`` refused a job only because the user has as many jobs queued as the site allows."""
 
 
 @dataclass(frozen=True)
@@ -232,8 +239,11 @@ class Slurm:
                 if found:
                     return found
                 raise TransientFailure(message, unreachable=True)
-            raise SubmissionRefused(f"Slurm refused {script}" + (f" (array {array})" if array else "")
-                                    + f": {message or 'no reason given'}")
+            refusal = f"Slurm refused {script}" + (f" (array {array})" if array else "") + \
+                f": {message or 'no reason given'}"
+            if any(m in low for m in _SUBMIT_LIMIT):
+                raise SubmitLimitReached(refusal)
+            raise SubmissionRefused(refusal)
 
         try:
             job_id = call_with_retries(attempt, self.policy, what=what)

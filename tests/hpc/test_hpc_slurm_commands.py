@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from scope.hpc.slurm import JobState, Slurm, SlurmError, SlurmUnavailable, SubmissionRefused
+from scope.hpc.slurm import JobState, Slurm, SlurmError, SlurmUnavailable, SubmissionRefused, SubmitLimitReached
 
 FAKE = textwrap.dedent("""\
     #!{python}
@@ -25,6 +25,9 @@ FAKE = textwrap.dedent("""\
             sys.exit("sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)")
         if mode == "refuse":
             sys.exit("sbatch: error: Batch job submission failed: Invalid partition name specified")
+        if mode == "limit":
+            sys.exit("sbatch: error: QOSMaxSubmitJobPerUserLimit\\nsbatch: error: Batch job submission failed: "
+                     "Job violates accounting/QOS policy (job submit limit, user's size and/or time limits)")
         if mode == "lost":
             open(os.environ["FAKE_LOG"] + ".comment", "w").write(comment)
             sys.exit("sbatch: error: Socket timed out on send/recv operation")
@@ -101,6 +104,12 @@ def test_a_refusal_names_the_script_and_the_reason(tmp_path, fake_slurm, monkeyp
     with pytest.raises(SubmissionRefused, match=r"Slurm refused .*job\.sub.*Invalid partition name"):
         Slurm(timeout=10, retries=3, backoff_seconds=0.01).submit(_script(tmp_path))
     assert len(fake_slurm("sbatch")) == 1  # a refusal is not retried
+
+
+def test_a_full_queue_is_told_apart_from_a_refusal(tmp_path, fake_slurm, monkeypatch):
+    monkeypatch.setenv("FAKE_MODE", "limit")
+    with pytest.raises(SubmitLimitReached, match="job submit limit"):
+        Slurm(timeout=10, retries=3, backoff_seconds=0.01).submit(_script(tmp_path))
 
 
 def test_a_lost_answer_is_found_by_its_comment_not_submitted_twice(tmp_path, fake_slurm, monkeypatch):
