@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 
 from scope import cli
 
@@ -35,21 +34,20 @@ def get_parser():
 
 
 def main(argv=None) -> int:
-    parser, inherited = build()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    return cli.run(lambda args: _body(args, parser, inherited, argv), parser, argv)
+    from scope.hpc.arguments import run_generator
+
+    return run_generator(build, _body, argv)
 
 
-def _body(args, parser, inherited, argv) -> int:
+def _body(args, inherited, given) -> int:
     from scope.errors import DataError
     from scope.hpc.combine import write_combine_script
-    from scope.hpc.passthrough import given_dests
     from scope.hpc.slurm import Slurm
 
     if args.dependency and not args.submit:
         raise DataError("--dependency goes with --submit")
     cfg = cli.load_config_for(args)
-    out = write_combine_script(cfg, args, inherited, given_dests(parser, argv))
+    out = write_combine_script(cfg, args, inherited, given)
     log.info("job line: %s", out.job_line)
     if args.submit:
         options = [f"--dependency={args.dependency}"] if args.dependency else []

@@ -51,35 +51,23 @@ def main(argv=None) -> int:
 def _body(args) -> int:
     from pathlib import Path
 
-    from scope.hpc.arguments import loop_options
+    from scope.hpc.arguments import job_script, run_submission_loop
     from scope.hpc.features import counts_path_for, feature_items
     from scope.hpc.jobspec import memory_gigabytes, read_header
-    from scope.hpc.loop import SubmissionLoop
-    from scope.hpc.slurm import Slurm
 
     cfg = cli.load_config_for(args)
     root = cli.base_dir(cfg, args.output_dir) / args.dirname
-    folder = root / args.filetype
-    script = folder / f"{args.filetype}.sub"
-    if not script.is_file():
-        from scope.errors import DataError
-
-        raise DataError(f"job script not found: {script} (write it with generate-features-slurm)")
-    quadrant_file = folder / (args.quadrant_file or f"{args.filetype}.dat")
+    script = job_script(root, args.filetype, "generate-features-slurm")
+    quadrant_file = script.parent / (args.quadrant_file or f"{args.filetype}.dat")
     header = read_header(script.read_text())
     counts = Path(args.counts_file) if args.counts_file else counts_path_for(quadrant_file)
     items = feature_items(cfg, root.resolve(), args.filename, quadrant_file, fields=args.fields, counts_file=counts,
                           memory_per_source_mb=args.memory_per_source_MB, seconds_per_source=args.seconds_per_source,
                           floor_memory_gb=memory_gigabytes(header["mem"]) if header.get("mem") else None,
                           floor_time=header.get("time"))
-    submit = bool(args.doSubmit or args.doSubmitLoop)
-    opts = loop_options(args, cfg, interval_seconds=60.0 * args.submit_interval_minutes, submit=submit,
-                        run_parallel=args.runParallel)
-    loop = SubmissionLoop(script, items, "QID", Slurm.from_config(cfg, user=args.user), opts,
-                          "generate-features-job-submission")
-    summary = loop.run()
-    log.info(summary.line())
-    return 0 if summary.ok else 1
+    return run_submission_loop(cfg, args, script, items, "QID", "generate-features-job-submission",
+                               interval_seconds=60.0 * args.submit_interval_minutes,
+                               submit=bool(args.doSubmit or args.doSubmitLoop), run_parallel=args.runParallel)
 
 
 if __name__ == "__main__":

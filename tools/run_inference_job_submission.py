@@ -38,25 +38,17 @@ def main(argv=None) -> int:
 
 
 def _body(args) -> int:
-    from scope.errors import DataError
-    from scope.hpc.arguments import loop_options
+    from scope.hpc.arguments import job_script, run_submission_loop
     from scope.hpc.inference import inference_fields, inference_items, preds_root
-    from scope.hpc.loop import SubmissionLoop
-    from scope.hpc.slurm import Slurm
     from scope.training.options import normalize_algorithm
 
     cfg = cli.load_config_for(args)
     algorithm = normalize_algorithm(args.algorithm)
     preds = preds_root(cfg, args.path_to_preds)
-    script = (preds / args.dirname / args.filetype / f"{args.filetype}.sub").resolve()
-    if not script.is_file():
-        raise DataError(f"job script not found: {script} (write it with run-inference-slurm)")
+    script = job_script(preds / args.dirname, args.filetype, "run-inference-slurm")
     items = inference_items(inference_fields(cfg, args.fields), preds, algorithm)
-    opts = loop_options(args, cfg, interval_seconds=args.submit_interval_seconds, submit=not args.status)
-    summary = SubmissionLoop(script, items, "FID", Slurm.from_config(cfg, user=args.user), opts,
-                             "run-inference-job-submission").run()
-    log.info(summary.line())
-    return 0 if summary.ok else 1
+    return run_submission_loop(cfg, args, script, items, "FID", "run-inference-job-submission",
+                               interval_seconds=args.submit_interval_seconds, submit=not args.status)
 
 
 if __name__ == "__main__":

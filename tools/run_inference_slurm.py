@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 
 from scope import cli
 
@@ -43,17 +42,15 @@ def get_parser():
 
 
 def main(argv=None) -> int:
-    parser, inherited = build()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    return cli.run(lambda args: _body(args, parser, inherited, argv), parser, argv)
+    from scope.hpc.arguments import run_generator
+
+    return run_generator(build, _body, argv)
 
 
-def _body(args, parser, inherited, argv) -> int:
+def _body(args, inherited, given) -> int:
     from scope.hpc.inference import write_inference_scripts
-    from scope.hpc.passthrough import given_dests
 
     cfg = cli.load_config_for(args)
-    given = given_dests(parser, argv)
     out = write_inference_scripts(cfg, args, inherited, given)
     log.info("job line: %s", out.job_line)
     log.info("submit the inference with: sbatch %s   (or run run-inference-job-submission --dirname %s here)",

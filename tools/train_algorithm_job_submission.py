@@ -39,24 +39,16 @@ def main(argv=None) -> int:
 def _body(args) -> int:
     from pathlib import Path
 
-    from scope.errors import DataError
-    from scope.hpc.arguments import loop_options
-    from scope.hpc.loop import SubmissionLoop
-    from scope.hpc.slurm import Slurm
+    from scope.hpc.arguments import job_script, run_submission_loop
     from scope.hpc.training import parse_training_script, training_items
 
     cfg = cli.load_config_for(args)
     project = Path.cwd().resolve()
-    script = (project / args.dirname / args.filetype / f"{args.filetype}.sub").resolve()
-    if not script.is_file():
-        raise DataError(f"job script not found: {script} (write it with train-algorithm-slurm)")
+    script = job_script(project / args.dirname, args.filetype, "train-algorithm-slurm")
     lines = parse_training_script(project / args.scriptname, sweep=args.sweep)
     items = training_items(lines, project, group=args.group_name, sweep=args.sweep)
-    opts = loop_options(args, cfg, interval_seconds=args.submit_interval_seconds, submit=not args.status)
-    summary = SubmissionLoop(script, items, "TID", Slurm.from_config(cfg, user=args.user), opts,
-                             "train-algorithm-job-submission").run()
-    log.info(summary.line())
-    return 0 if summary.ok else 1
+    return run_submission_loop(cfg, args, script, items, "TID", "train-algorithm-job-submission",
+                               interval_seconds=args.submit_interval_seconds, submit=not args.status)
 
 
 if __name__ == "__main__":

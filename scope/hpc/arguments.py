@@ -115,3 +115,45 @@ def loop_line_tokens(args: argparse.Namespace, *, interval_flag: str, features_f
     if args.max_array_size is not None:
         tokens += ["--max-array-size", str(args.max_array_size)]
     return tokens
+
+
+def run_generator(build, body, argv=None) -> int:
+    """``main`` of a generator that inherits a target command's flags.
+
+    ``build()`` returns ``(parser, inherited actions)``; ``body(args, inherited, given)`` gets the
+    dests the user set (see :func:`scope.hpc.passthrough.given_dests`).
+    """
+    import sys
+
+    from scope import cli
+    from scope.hpc.passthrough import given_dests
+
+    parser, inherited = build()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return cli.run(lambda args: body(args, inherited, given_dests(parser, argv)), parser, argv)
+
+
+def job_script(folder, filetype: str, generator: str):
+    """``<folder>/<filetype>/<filetype>.sub``, or a one-line error naming the generator that writes it."""
+    from pathlib import Path
+
+    from scope.errors import DataError
+
+    script = (Path(folder) / filetype / f"{filetype}.sub").resolve()
+    if not script.is_file():
+        raise DataError(f"job script not found: {script} (write it with {generator})")
+    return script
+
+
+def run_submission_loop(cfg: Mapping, args: argparse.Namespace, script, items, variable: str, name: str, *,
+                        interval_seconds: float, submit: bool = True, run_parallel: bool = True) -> int:
+    """Run a loop command's :class:`~scope.hpc.loop.SubmissionLoop`; exit status 1 if anything gave up."""
+    import logging
+
+    from scope.hpc.loop import SubmissionLoop
+    from scope.hpc.slurm import Slurm
+
+    opts = loop_options(args, cfg, interval_seconds=interval_seconds, submit=submit, run_parallel=run_parallel)
+    summary = SubmissionLoop(script, items, variable, Slurm.from_config(cfg, user=args.user), opts, name).run()
+    logging.getLogger(f"tools.{name.replace('-', '_')}").info(summary.line())
+    return 0 if summary.ok else 1
