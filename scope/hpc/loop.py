@@ -163,17 +163,9 @@ class SubmissionLoop:
             if self.opts.reset:
                 self._reset()
             while True:
-                try:
-                    summary = self._check()
-                except SlurmUnavailable as exc:
-                    self._unreachable += 1
-                    if self._unreachable >= self.opts.max_unreachable_checks:
-                        raise
-                    log.warning("%s; nothing assumed about running jobs, next check in %.3g min", exc,
-                                self.opts.wait_time_minutes)
-                    self.sleep(self.opts.wait_time_minutes * 60)
+                summary = self._check_or_wait()
+                if summary is None:
                     continue
-                self._unreachable = 0
                 log.info(summary.progress())
                 if not self.opts.submit:
                     break
@@ -184,9 +176,17 @@ class SubmissionLoop:
                     except SubmitLimitReached as exc:
                         blocked = True
                         log.warning("%s; the rest is submitted when queued jobs have finished", exc)
+                    except SlurmUnavailable as exc:
+                        blocked = True
+                        self._unreachable += 1
+                        if self._unreachable >= self.opts.max_unreachable_checks:
+                            raise
+                        log.warning("%s; submitting again at the next check", exc)
                 elif self._run_next_local():
                     continue
-                summary = self._check()
+                summary = self._check_or_wait()
+                if summary is None:
+                    continue
                 in_flight = summary.running + summary.pending
                 if not in_flight and not summary.waiting + summary.retrying:
                     break
@@ -208,6 +208,22 @@ class SubmissionLoop:
         return summary
 
     # -- state ------------------------------------------------------------------------------------
+    def _check_or_wait(self) -> LoopSummary | None:
+        """:meth:`_check`; while Slurm cannot be asked, wait (``None``) and assume nothing, up to
+        ``max_unreachable_checks`` times in a row."""
+        try:
+            summary = self._check()
+        except SlurmUnavailable as exc:
+            self._unreachable += 1
+            if self._unreachable >= self.opts.max_unreachable_checks:
+                raise
+            log.warning("%s; nothing assumed about running jobs, next check in %.3g min", exc,
+                        self.opts.wait_time_minutes)
+            self.sleep(self.opts.wait_time_minutes * 60)
+            return None
+        self._unreachable = 0
+        return summary
+
     def _item_done(self, item: WorkItem, rec: ItemRecord | None) -> bool:
         if item.key in self._done:
             return True

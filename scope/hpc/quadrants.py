@@ -50,13 +50,24 @@ def quadrant_counts(source, field: int, *, minobs: int = 0) -> dict[tuple[int, i
     return out
 
 
+def populated_fields(source, fields: Iterable[int]) -> set[int]:
+    """The fields of ``fields`` that hold any light curve: one cheap ``limit=1`` probe per field, in
+    parallel on Kowalski (most of the 2000 field numbers are empty); the archive knows its fields."""
+    fields = [int(f) for f in fields]
+    if getattr(source, "name", "") != "kowalski":
+        present = set(default_fields(source)) if callable(getattr(source, "fields", None)) else set(fields)
+        return {f for f in fields if f in present}
+    from scope.services import kowalski_payloads as kp
+
+    found = source.client.query_batch([kp.find(source.catalog, {"field": {"$eq": f}}, {"_id": 1}, limit=1)
+                                       for f in fields])
+    return {f for f, docs in zip(fields, found) if docs}
+
+
 def _kowalski_counts(source, field: int, minobs: int) -> dict[tuple[int, int], int]:
-    # one cheap probe first: most of the 2000 field numbers are empty
     from scope.lightcurves.sources.kowalski import count_field
     from scope.services import kowalski_payloads as kp
 
-    if not source.client.find(source.catalog, {"field": {"$eq": int(field)}}, {"_id": 1}, limit=1):
-        return {}
     payloads = []
     for ccd, quad in PAIRS:
         flt = {"field": {"$eq": int(field)}, "ccd": {"$eq": ccd}, "quad": {"$eq": quad}}
@@ -75,7 +86,12 @@ def scan_fields(source, fields: Iterable[int], *, minobs: int = 0, known: Counts
     """
     counts: Counts = dict(known or {})
     todo = [int(f) for f in fields if int(f) not in counts]
-    for field in tqdm(todo, desc="fields", unit="field", disable=None if progress else True, leave=False):
+    present = populated_fields(source, todo) if todo else set()
+    for field in [f for f in todo if f not in present]:
+        counts[field] = {}
+    if save is not None and len(present) < len(todo):
+        save(counts)
+    for field in tqdm(sorted(present), desc="fields", unit="field", disable=None if progress else True, leave=False):
         counts[field] = quadrant_counts(source, field, minobs=minobs)
         if save is not None:
             save(counts)

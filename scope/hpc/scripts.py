@@ -65,8 +65,8 @@ class Cluster:
     def submission_spec(self, *, project: Path, logs: Path, commands: Sequence[str]) -> JobSpec:
         """``slurm_submission.sub``: the job that runs the submission loop."""
         name = self.job_name
-        return JobSpec(job_name="submit_jobs", output=str(logs / f"{name}_submit_%A_%a.out"),
-                       error=str(logs / f"{name}_submit_%A_%a.err"), chdir=str(project),
+        return JobSpec(job_name="submit_jobs", output=str(logs / f"{name}_submit_%j.out"),
+                       error=str(logs / f"{name}_submit_%j.err"), chdir=str(project),
                        partition=self.submit_partition, nodes=self.submit_nodes, ntasks_per_node=self.submit_ncore,
                        memory_gb=self.submit_memory_gb, time=self.submit_time, account=self.account,
                        mail_user=self.mail_user, setup=self.preset.submission_setup(self.env), commands=list(commands))

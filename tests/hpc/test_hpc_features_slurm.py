@@ -106,3 +106,24 @@ def test_field_through_slurm_equals_serial_with_a_killed_job(serial_features, de
     # --doSubmitLoop asks no question (the reference called input() inside the batch job)
     assert submit(["--doSubmitLoop", "--runParallel", "--wait-time-minutes", "0.02"]) == 0
     assert "0 jobs submitted" in capsys.readouterr().err
+
+
+def test_the_submission_script_runs_the_loop_as_a_job(serial_features, demo_field, tmp_path, job_env, monkeypatch):
+    """sbatch slurm_submission.sub: the loop itself runs as a Slurm job and submits the quadrant jobs."""
+    from tools.generate_features_slurm import main as generate
+
+    project = copy_demo(demo_field, tmp_path / "demo")
+    monkeypatch.chdir(project)
+    assert generate(["--cluster-name", "plain", "--generateQuadrantFile", "--field-list", "301", "--gpus", "0",
+                     "--memory-GB", "1", "--submit-memory-GB", "1", "--time", "00:15:00", *FEATURE_FLAGS,
+                     "--runParallel", "--max-instances", "1", "--wait-time-minutes", "0.02",
+                     "--submit-interval-minutes", "0"]) == 0
+    root = project / "generated_features"
+    proc = subprocess.run(["sbatch", "--wait", "--parsable", str(root / "slurm" / "slurm_submission.sub")],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    job = proc.stdout.strip()
+    log = (root / "logs" / f"ztf_fg_submit_{job}.err").read_text()
+    assert "4 of 4 done" in log and "gave up" not in log
+    for path in sorted(serial_features.glob("*.parquet")):
+        _frames_equal(root / "field_301" / path.name, path)
