@@ -124,6 +124,6 @@ def test_the_submission_script_runs_the_loop_as_a_job(serial_features, demo_fiel
     assert proc.returncode == 0, proc.stderr
     job = proc.stdout.strip()
     log = (root / "logs" / f"ztf_fg_submit_{job}.err").read_text()
-    assert "4 of 4 done" in log and "gave up" not in log
+    assert "4 of 4 done" in log and "gave up on" not in log
     for path in sorted(serial_features.glob("*.parquet")):
         _frames_equal(root / "field_301" / path.name, path)
