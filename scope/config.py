@@ -37,6 +37,7 @@ _OPEN_MAPS = {
     ("features", "ontological"),
     ("feature_stats",),
     ("training", "classes"),
+    ("slurm", "clusters"),  # cluster presets; their keys are checked by scope.hpc.presets
 }
 # Keys below an open map whose values are free-form mappings of overrides.
 _FREE_BELOW = {("kowalski", "instances"), ("feature_stats",), ("training", "classes")}
