@@ -5,9 +5,13 @@ import shlex
 
 import pytest
 
+from scope.cli import build_parser
+
 from tests.hpc.helpers import parsed, run_job_script, sample_argv, write_recorder
 
 CLUSTER = ["--cluster-name", "plain"]
+# options every command has (help, --config-path, --check-configs, logging): the generator handles them itself
+COMMON = {a.dest for a in build_parser("x", "x")._actions}
 
 
 @pytest.fixture
@@ -28,7 +32,7 @@ def test_features_every_flag_round_trips(workdir, recorder_bin):
 
     target = generate_features.get_parser()
     actions = [a for a in target._actions if a.option_strings]
-    skip = {"help", "config_path", "verbose", "quiet", "doGPU", "doSpecificIDs", "field", "ccd", "quad",
+    skip = COMMON | {"doGPU", "doSpecificIDs", "field", "ccd", "quad",
             "doQuadrantFile", "quadrant_file", "quadrant_index", "dirname", "output_dir"}
     given = ["--doCPU", *sample_argv(actions, skip=skip | {"doCPU"})]
     assert generate_features_slurm.main([*CLUSTER, *given, "--doQuadrantFile", "--quadrant-file", "q.dat",
@@ -196,7 +200,7 @@ def test_inference_every_flag_round_trips(workdir, recorder_bin):
 
     target = run_inference.get_parser()
     actions = [a for a in target._actions if a.option_strings]
-    skip = {"help", "config_path", "verbose", "quiet", "algorithm", "field", "output_dir", "xgb_model"}
+    skip = COMMON | {"algorithm", "field", "output_dir", "xgb_model"}
     given = sample_argv(actions, skip=skip)
     assert run_inference_slurm.main([*CLUSTER, *given, "--algorithm", "xgb", "--fields", "301", "302"]) == 0
     script = workdir / "xgb_inference" / "slurm" / "slurm.sub"
@@ -225,7 +229,7 @@ def test_combine_every_flag_round_trips_and_unset_stay_unset(workdir, recorder_b
 
     target = combine_preds.get_parser()
     actions = [a for a in target._actions if a.option_strings]
-    given = sample_argv(actions, skip={"help", "config_path", "verbose", "quiet"})
+    given = sample_argv(actions, skip=COMMON)
     assert combine_preds_slurm.main([*CLUSTER, *given]) == 0
     script = workdir / "combine_preds" / "slurm" / "slurm.sub"
     [argv] = run_job_script(script, recorder_bin, workdir / "a.json")
