@@ -28,10 +28,9 @@ def _parser():
 def _body(args) -> int:
     from scope.training.assemble import assemble_training_stats
 
-    table = assemble_training_stats(group_name=args.group_name, algorithm=args.algorithm, set_name=args.set_name,
-                                    importance_directory=args.importance_directory,
-                                    stats_directory=args.stats_directory, models_dir=args.models_dir)
-    print(f"collected {args.set_name} metrics of {len(table)} classes")
+    assemble_training_stats(group_name=args.group_name, algorithm=args.algorithm, set_name=args.set_name,
+                            importance_directory=args.importance_directory, stats_directory=args.stats_directory,
+                            models_dir=args.models_dir)
     return 0
 
 

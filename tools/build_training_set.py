@@ -36,13 +36,11 @@ def _body(args) -> int:
     from scope.training.training_set import build_training_set_files
 
     cfg = load_config_for(args)
-    report = build_training_set_files(
+    build_training_set_files(
         args.labels, args.features, args.output, cfg=cfg, taxonomy_map=args.taxonomy_map,
         class_map=args.class_map, id_column=args.id_column, class_column=args.class_column,
         ra_column=args.ra_column, dec_column=args.dec_column, radius_arcsec=args.radius_arcsec,
         implied=not args.no_implied_labels)
-    print(f"wrote {args.output}: {report.n_matched} labelled sources; {report.n_unmatched} of "
-          f"{report.n_labels} labels found no features (matched by {report.match})")
     return 0
 
 

@@ -33,12 +33,11 @@ def _body(args) -> int:
     from scope.training.scripts import create_training_script
 
     cfg = load_config_for(args)
-    report = create_training_script(
+    create_training_script(
         cfg, filename=args.filename, algorithm=args.algorithm, min_count=args.min_count,
         path_dataset=args.path_dataset, pre_trained_group_name=args.pre_trained_group_name,
         add_keywords=args.add_keywords, train_all=args.train_all,
         period_suffix=... if args.period_suffix is None else args.period_suffix)
-    print(f"wrote {report.path}: {len(report.lines)} classes to train, {len(report.skipped)} skipped")
     return 0
 
 

@@ -176,7 +176,7 @@ def train_booster(dtrain, dval, params: dict, settings: XGBSettings, *, xgb_mode
                         early_stopping_rounds=settings.early_stopping_rounds, verbose_eval=False,
                         xgb_model=xgb_model)
     best_iteration = int(getattr(booster, "best_iteration", booster.num_boosted_rounds() - 1))
-    log.info("xgboost: best validation %s %.4f at round %d", params.get("eval_metric", "auc"),
+    log.debug("xgboost: best validation %s %.4f at round %d", params.get("eval_metric", "auc"),
              float(getattr(booster, "best_score", float("nan"))), best_iteration + 1)
     trimmed = booster[: best_iteration + 1]
     trimmed.feature_names = booster.feature_names
