@@ -22,7 +22,7 @@ import numpy as np
 
 from scope.errors import ConfigError, DataError
 from scope.training import model_card as mc
-from scope.training.metrics import binary_metrics, json_safe
+from scope.training.metrics import best_threshold, binary_metrics, json_safe
 from scope.training.options import class_spec, normalize_algorithm, resolve_options
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,9 @@ def train(cfg, tag: str, *, algorithm: str = "dnn", path_dataset: str | Path | N
             if len(idx):
                 metrics[name] = json_safe(binary_metrics(data.target[idx], scores[name]))
         tracker.summary({f"{s}_{k}": v for s, m in metrics.items() for k, v in m.items()})
+        # where a cut would work on the validation split (reports flag classes that never reach 0.5)
+        extra["validation_threshold"] = (json_safe(best_threshold(data.target[data.split.val], scores["val"]))
+                                         if len(data.split.val) else None)
     finally:
         tracker.finish()
 
@@ -348,6 +351,7 @@ def _card(cfg, spec, opts, algorithm, group, timestamp, data, metrics, extra, da
                          **{k: v for k, v in data.info.items() if k not in ("counts", "float_type")}},
         "counts": data.info["counts"],
         "metrics": metrics,
+        "validation_threshold": extra.get("validation_threshold"),
         "config": {"class": dict(spec.entry),
                    "algorithm": training.get("dnn" if algorithm == "dnn" else "xgboost"),
                    "defaults": training.get("defaults")},
