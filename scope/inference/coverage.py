@@ -28,7 +28,6 @@ Rules (``run-inference``):
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 from pathlib import Path
@@ -119,25 +118,9 @@ def plan_output(*, field: str, files: Sequence[Path], field_files: Sequence[Path
 
 def read_metadata(path: str | Path) -> dict:
     """The ``scope`` metadata of a predictions parquet file without reading its rows (``{}`` if none)."""
-    import pyarrow.parquet as pq
+    from scope.inference.inputs import file_metadata
 
-    try:
-        meta = pq.read_schema(path).metadata or {}
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read predictions file {path}: {exc}") from None
-    raw = meta.get(b"scope")
-    if not raw:
-        return {}
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return {}
-
-
-def _rows(path: Path) -> int:
-    import pyarrow.parquet as pq
-
-    return int(pq.ParquetFile(path).metadata.num_rows)
+    return file_metadata(Path(path))
 
 
 def check_replace(target: Path, coverage: Mapping, *, overwrite: bool) -> None:
@@ -164,8 +147,10 @@ def check_replace(target: Path, coverage: Mapping, *, overwrite: bool) -> None:
                             f"{' ...' if len(lost) > 5 else ''}); it is left as it is: score the whole field, or "
                             "pass --overwrite to replace it")
         return
+    from scope.inference.inputs import file_rows
+
     new_rows = sum(int(r.get("rows") or 0) for r in coverage["feature_files"])
-    old_rows = _rows(target)
+    old_rows = file_rows(target)
     if new_rows and old_rows > new_rows:
         raise DataError(f"{target} holds {old_rows} rows and this run's feature files have {new_rows}; it is left as "
                         "it is: pass --overwrite to replace it")

@@ -151,14 +151,18 @@ def file_rows(path: Path) -> int:
 
 
 def file_metadata(path: Path) -> dict:
-    """The ``scope`` metadata (``DataFrame.attrs``) of a feature file, without its rows."""
+    """The ``scope`` metadata (``DataFrame.attrs``) of a parquet file (features or predictions),
+    without its rows; ``{}`` when it has none."""
     import json
 
     if Path(path).suffix.lower() not in (".parquet", ".pq"):
         return {}
     import pyarrow.parquet as pq
 
-    meta = pq.read_schema(path).metadata or {}
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {path}: {exc}") from None
     raw = meta.get(b"scope")
     if not raw:
         return {}

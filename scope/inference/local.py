@@ -150,8 +150,11 @@ def run_scope_local(cfg: Mapping, gen_opts, local: LocalOptions, *, source=None,
 
     t0 = time.time()
     stamp = stamp or _stamp()
+    from scope.tables import ensure_writable_dir
+
     base = cli.base_dir(cfg, gen_opts.base_dir)
     models = _models(cfg, local)  # fail before any light curve is fetched
+    ensure_writable_dir(base)
 
     path = Path(local.path_dataset)
     if not path.is_absolute() and not path.exists():

@@ -267,9 +267,18 @@ def predict(model, X: np.ndarray, dmdt: np.ndarray, batch_size: int = 1024) -> n
     """Scores in [0, 1] for each row."""
     if len(X) == 0:
         return np.zeros(0, dtype=np.float32)
-    # predict_on_batch on chunks avoids building a tf.data pipeline for plain arrays
-    out = [np.asarray(model.predict_on_batch(inputs(X[i:i + batch_size], dmdt[i:i + batch_size]))).ravel()
-           for i in range(0, len(X), batch_size)]
+    # predict_on_batch on chunks avoids building a tf.data pipeline for plain arrays. Every new
+    # input shape makes TensorFlow trace the model again (seconds, and "retracing" warnings), so
+    # chunks are padded to a power of two: a handful of shapes serve every split and batch.
+    out = []
+    for i in range(0, len(X), batch_size):
+        x, d = X[i:i + batch_size], dmdt[i:i + batch_size]
+        n = len(x)
+        size = min(batch_size, 1 << max(n - 1, 0).bit_length())
+        if size > n:
+            x = np.concatenate([x, np.zeros((size - n,) + x.shape[1:], dtype=x.dtype)])
+            d = np.concatenate([d, np.zeros((size - n,) + d.shape[1:], dtype=d.dtype)])
+        out.append(np.asarray(model.predict_on_batch(inputs(x, d))).ravel()[:n])
     return np.concatenate(out)
 
 
