@@ -93,11 +93,14 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
-def ensure_writable_dir(folder: str | os.PathLike) -> Path:
+def ensure_writable_dir(folder: str | os.PathLike, *, create: bool = True) -> Path:
     """Create ``folder`` if needed and check that files can be written in it.
 
     Commands call this for every output folder *before* any work starts, so a read-only or
     unusable destination is reported at once rather than after hours of computation.
+
+    With ``create=False`` nothing is created: the folder, or its nearest existing parent, is
+    probed (for checks made before it is known that anything will be written).
 
     Raises
     ------
@@ -105,6 +108,14 @@ def ensure_writable_dir(folder: str | os.PathLike) -> Path:
         When the folder cannot be created or written to (the message names it).
     """
     folder = Path(folder)
+    if not create:
+        probe = folder.absolute()
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if not probe.is_dir():
+            raise DataError(f"output folder {folder} cannot be created: {probe} is not a folder")
+        ensure_writable_dir(probe)
+        return folder
     _ensure_dir(folder)
     try:  # os.access can say yes on read-only mounts and for root; a real probe cannot lie
         fd, probe = tempfile.mkstemp(dir=folder, prefix=".scope-write-probe-")

@@ -259,6 +259,10 @@ def combine_preds(cfg: Mapping, *, path_to_preds: str | Path | None = None, comb
         if not names:
             raise DataError(f"no field predictions in {dirs['dnn']} or {dirs['xgb']}")
 
+    if save:
+        from scope.tables import ensure_writable_dir
+
+        ensure_writable_dir(out_dir, create=False)  # before any table is read
     todo = []
     refused: dict[str, str] = {}
     for name in names:
@@ -277,10 +281,6 @@ def combine_preds(cfg: Mapping, *, path_to_preds: str | Path | None = None, comb
             summary.skipped_done.append(name)
             continue
         todo.append((name, present))
-    if save and (todo or not summary.skipped_done):
-        from scope.tables import ensure_writable_dir
-
-        ensure_writable_dir(out_dir)  # before any table is read
     if summary.skipped_done:
         log.info("already combined (newer than their predictions; --overwrite to redo): %s",
                  ", ".join(summary.skipped_done))

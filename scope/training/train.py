@@ -125,7 +125,10 @@ def train(cfg, tag: str, *, algorithm: str = "dnn", path_dataset: str | Path | N
 
     tag_dir = models_root / group / tag
     if opts.save or opts.plot:
-        _check_writable(tag_dir)  # before the data are read and the model trained
+        from scope.tables import ensure_writable_dir
+
+        # before the data are read; nothing created yet, so a failed run leaves no empty class folder
+        ensure_writable_dir(tag_dir, create=False)
     pre_trained = _load_pre_trained(opts.pre_trained_model, algorithm, features, gpu)
     if pre_trained and pre_trained.get("arch"):
         opts.dense_branch = pre_trained["arch"]["dense_branch"]
@@ -189,17 +192,6 @@ def train(cfg, tag: str, *, algorithm: str = "dnn", path_dataset: str | Path | N
              "test" if "test" in metrics else "val", _fmt(test.get("roc_auc")), _fmt(test.get("pr_auc")),
              time.time() - t0, "" if opts.save else " (not saved: no --save)")
     return result
-
-
-def _check_writable(folder: Path) -> None:
-    """Probe the folder outputs will go to, or its nearest existing parent (nothing is created
-    yet: a run that fails later leaves no empty class folder behind)."""
-    from scope.tables import ensure_writable_dir
-
-    folder = Path(folder).absolute()
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    ensure_writable_dir(folder)
 
 
 def _fmt(value) -> str:

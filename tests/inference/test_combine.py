@@ -170,7 +170,9 @@ def test_partial_fields_are_refused_and_the_others_combined(work, capsys):
     assert json.loads((out / "fields.json").read_text()) == [301]
 
 
-def test_read_only_output_folder_is_refused_first(work, read_only_dir, capsys):
+def test_read_only_output_folder_is_refused_before_any_table_is_read(work, read_only_dir, capsys):
     _write(work)
+    (work / "preds_xgb" / "field_301" / "field_301.parquet").write_bytes(b"not a parquet file")
     assert main(["--specific-field", "301", "--combined-preds-dirname", str(read_only_dir / "out")]) == 1
-    assert "output folder" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not writable" in err and str(read_only_dir) in err and "cannot read" not in err
