@@ -149,7 +149,10 @@ def plan_run(cfg: Mapping, opts: InferenceOptions) -> tuple[list[Path], list[Pat
     from scope import cli
     from scope.inference import coverage
 
-    source_list = inputs.is_specific_ids(opts.field)
+    # a source list (or any other non-numeric name) is complete by definition: it is its own "field"
+    source_list = not inputs._is_int(opts.field)
+    if source_list and not inputs.is_specific_ids(opts.field) and not opts.features_files:
+        raise DataError(f"field must be a number or end in 'specific_ids', got '{opts.field}'")
     base = Path(opts.features_base) if opts.features_base else cli.base_dir(cfg)
     if opts.features_files:
         files = [Path(p) for p in opts.features_files]
@@ -160,7 +163,7 @@ def plan_run(cfg: Mapping, opts: InferenceOptions) -> tuple[list[Path], list[Pat
         files = inputs.locate_feature_files(base, opts.feature_directory, opts.field, ccd=opts.ccd, quad=opts.quad,
                                             whole_field=opts.whole_field, prefix=opts.feature_file_prefix)
     field_files = None
-    if not source_list and inputs._is_int(opts.field):
+    if not source_list:
         if opts.whole_field and not opts.features_files:
             field_files = files
         else:
@@ -169,8 +172,6 @@ def plan_run(cfg: Mapping, opts: InferenceOptions) -> tuple[list[Path], list[Pat
                                                           prefix=opts.feature_file_prefix)
             except DataError:
                 field_files = None
-    elif not source_list and not opts.features_files:
-        raise DataError(f"field must be a number or end in 'specific_ids', got '{opts.field}'")
     name, cov = coverage.plan_output(
         field=str(opts.field), files=files, field_files=field_files,
         whole_field=opts.whole_field and not opts.features_files, source_list=source_list,
@@ -233,7 +234,7 @@ def run_inference(cfg: Mapping, models: Sequence[ModelSpec], opts: InferenceOpti
     algorithms = list(dict.fromkeys(m.algorithm for m in models))
     dirs = {alg: output_dir(cfg, alg, opts) for alg in algorithms}
     for alg, folder in dirs.items():  # before any work: a bad destination costs nothing
-        ensure_writable_dir(folder)
+        ensure_writable_dir(folder, create=False)  # created when there is something to write
         remove_stale_temps(folder)
         coverage.check_replace(folder / f"{name}.parquet", cov, overwrite=opts.overwrite)
     kinds_of = {p: inputs.file_column_kinds(p) for p in files}

@@ -231,3 +231,12 @@ def test_really_killed_run_then_rerun(project):
     assert _run("--field", "301", "--whole-field") == 0
     assert not list(PREDS.glob(".*.tmp"))
     assert len(read_table(PREDS / "field_301.parquet")) == 2000
+
+
+def test_a_named_source_list_is_its_own_complete_field(project):
+    work, cfg = project
+    write_table(feature_table(cfg, n=8), work / "my_list.parquet")
+    assert _run("--features-file", "my_list.parquet", "--field", "my_list") == 0
+    preds = read_table(Path("preds_xgb") / "field_my_list" / "field_my_list.parquet")
+    assert len(preds) == 8 and preds.attrs["coverage"]["complete"] is True
+    assert preds.attrs["coverage"]["scope"] == "source_list"
