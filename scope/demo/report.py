@@ -219,9 +219,10 @@ def confusion_figure(preds: pd.DataFrame, labels: pd.DataFrame, classes: Mapping
         y = truth.loc[preds["_id"].to_numpy()[ok], classes[tag]["label"]].to_numpy(float) > 0.5
         p = s[ok] > threshold
         m = np.array([[np.sum(~y & ~p), np.sum(~y & p)], [np.sum(y & ~p), np.sum(y & p)]])
-        ax.imshow(m, cmap=cmap, vmin=0, vmax=max(int(m.max()), 1))
+        image = ax.imshow(m, cmap=cmap, vmin=0, vmax=max(int(m.max()), 1))
         for (i, j), v in np.ndenumerate(m):
-            dark = v > 0.5 * max(int(m.max()), 1)  # the colour map is dark above half its range
+            r, g, b, _ = cmap(image.norm(v))
+            dark = 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.5  # relative luminance of the cell
             ax.text(j, i, str(v), ha="center", va="center", fontsize=12, color="white" if dark else "black")
         ticks = ["\n".join(textwrap.wrap(t, 14)) for t in (f"not {name}", name)]
         ax.set_xticks([0, 1], ticks)

@@ -82,6 +82,8 @@ def test_confusion_matrices_name_classes_and_stay_legible(demo):
         assert titles == ["variable (XGBoost)", "eclipsing (XGBoost)"]
         ticks = [t.get_text() for t in fig.axes[1].get_xticklabels()]
         assert ticks == ["not eclipsing", "eclipsing"]
+        whites = [t for ax in fig.axes for t in ax.texts if sum(mcolors.to_rgb(t.get_color())) > 1.5]
+        assert whites and len(whites) < sum(len(ax.texts) for ax in fig.axes)  # both kinds of cells occur
         for ax in fig.axes:
             image = ax.get_images()[0]
             for text in ax.texts:
