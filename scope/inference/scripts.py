@@ -121,6 +121,9 @@ def write_inference_script(cfg: Mapping, *, filename: str | Path | None = None, 
     path = Path(filename) if filename else Path(f"get_all_preds_{algorithm}.sh")
     if path.exists() and not overwrite:
         raise DataError(f"{path} already exists: remove it or pass --overwrite")
+    from scope.tables import ensure_writable_dir
+
+    ensure_writable_dir(path.absolute().parent, create=False)
     models = newest_models(cfg, models_dir, group_name, algorithm)
     text = render_script(models, algorithm=algorithm, script_dir=path.resolve().parent, project_dir=Path.cwd(),
                          group=group_name, **render_kw)

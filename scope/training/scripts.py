@@ -85,7 +85,7 @@ def create_training_script(cfg, *, filename: str | Path = "train_script.sh", alg
         raise DataError(f"{target} already exists; choose another --filename or remove it")
     from scope.tables import ensure_writable_dir
 
-    ensure_writable_dir(target.parent if str(target.parent) else Path("."))
+    ensure_writable_dir(target.absolute().parent, create=False)
     dataset = resolve_dataset_path(cfg, path_dataset)
     df = load_training_set(dataset)
     suffix = default_suffix(cfg) if period_suffix is ... else normalize_suffix(period_suffix)
