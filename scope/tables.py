@@ -93,11 +93,14 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
-def ensure_writable_dir(folder: str | os.PathLike) -> Path:
+def ensure_writable_dir(folder: str | os.PathLike, *, create: bool = True) -> Path:
     """Create ``folder`` if needed and check that files can be written in it.
 
     Commands call this for every output folder *before* any work starts, so a read-only or
     unusable destination is reported at once rather than after hours of computation.
+
+    With ``create=False`` nothing is created: the folder, or its nearest existing parent, is
+    probed (for checks made before it is known that anything will be written).
 
     Raises
     ------
@@ -105,6 +108,14 @@ def ensure_writable_dir(folder: str | os.PathLike) -> Path:
         When the folder cannot be created or written to (the message names it).
     """
     folder = Path(folder)
+    if not create:
+        probe = folder.absolute()
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if not probe.is_dir():
+            raise DataError(f"output folder {folder} cannot be created: {probe} is not a folder")
+        ensure_writable_dir(probe)
+        return folder
     _ensure_dir(folder)
     try:  # os.access can say yes on read-only mounts and for root; a real probe cannot lie
         fd, probe = tempfile.mkstemp(dir=folder, prefix=".scope-write-probe-")
@@ -161,7 +172,8 @@ def _json_default(value: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------------------------
-def write_table(df: pd.DataFrame, path: str | os.PathLike, *, key: str = "df") -> Path:
+def write_table(df: pd.DataFrame, path: str | os.PathLike, *, key: str = "df",
+                hdf_keys: tuple[str, ...] = ()) -> Path:
     """Write ``df`` (and ``df.attrs``) to ``path`` atomically; format from the extension.
 
     Parameters
@@ -171,6 +183,9 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, key: str = "df") -
         ``.parquet``, ``.h5``/``.hdf5`` or ``.csv``.
     key : str
         HDF5 key of the main table (default ``"df"``, as the reference).
+    hdf_keys : tuple of str
+        HDF5 only: columns stored under a key of their own instead of inside the main table, as
+        the reference keeps ``coordinates`` in training sets (read back as a column).
 
     Returns
     -------
@@ -182,7 +197,7 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, key: str = "df") -
     if fmt == "parquet":
         _write_parquet(df, path)
     elif fmt == "hdf":
-        _write_hdf(df, path, key)
+        _write_hdf(df, path, key, hdf_keys)
     else:
         _write_csv(df, path)
     return path
@@ -293,10 +308,11 @@ def _jsonify(col: pd.Series) -> pd.Series:
                      index=col.index, dtype=object, name=col.name)
 
 
-def _write_hdf(df: pd.DataFrame, path: Path, key: str) -> None:
+def _write_hdf(df: pd.DataFrame, path: Path, key: str, hdf_keys: tuple[str, ...] = ()) -> None:
     out = df.copy()
     out.attrs = {}
     dmdt = out.pop("dmdt") if "dmdt" in out.columns else None
+    own = {name: out.pop(name) for name in hdf_keys if name in out.columns and name != "dmdt"}
     nested = _nested_columns(out)
     for name in nested:
         out[name] = _jsonify(out[name])
@@ -317,6 +333,12 @@ def _write_hdf(df: pd.DataFrame, path: Path, key: str) -> None:
             store.get_storer(key).attrs.metadata = dict(df.attrs)
             store.get_storer(key).attrs.scope_json_columns = nested
             store.get_storer(key).attrs.scope_nullable_int = nullable
+            for name, col in own.items():
+                import warnings
+
+                with warnings.catch_warnings():  # object columns are pickled, as the reference's were
+                    warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+                    store.put(name, col.astype(object), track_times=False)
             if dmdt is not None:
                 flat = np.stack([
                     np.zeros(676) if _is_missing(v) else np.asarray(v, dtype=float).ravel() for v in dmdt

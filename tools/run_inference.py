@@ -21,6 +21,7 @@ import logging
 from scope import cli
 
 log = logging.getLogger("tools.run_inference")
+DEFAULT_SCALING = "min_max"
 
 
 def get_parser():
@@ -73,6 +74,10 @@ def get_parser():
     o.add_argument("--write-csv", action="store_true", help="also write the predictions as CSV")
     o.add_argument("--no-write-metadata", action="store_true", help="do not update meta.json")
     o.add_argument("--output-dir", default=None, help="folder holding preds_<alg>/ (default: inference.path_to_preds or CWD)")
+    o.add_argument("--overwrite", action="store_true",
+                   help="replace a predictions file made from feature files this run does not read (e.g. a "
+                        "whole-field file by a run on fewer files), and let per-quadrant parts that cover the "
+                        "field replace a whole-field file")
     o.add_argument("--time-run", action="store_true", help="log the run time")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -93,7 +98,7 @@ def _body(args) -> int:
     cfg = cli.load_config_for(args)
     suffix = ... if args.period_suffix is None else args.period_suffix
     scale = args.scale_features
-    legacy = LegacyScaling(method=scale or "min_max", feature_stats=args.feature_stats, training_set=args.trainingSet)
+    legacy = LegacyScaling(method=scale or DEFAULT_SCALING, feature_stats=args.feature_stats, training_set=args.trainingSet)
     algorithms = [normalize_algorithm(a) for a in args.algorithm] if args.algorithm else None
     if args.xgb_model:
         if algorithms and algorithms != ["xgb"]:
@@ -124,9 +129,12 @@ def _body(args) -> int:
                                      tags=args.model_class_names)
     else:
         raise DataError("no models: give --paths-models (with --model-class-names) or --group-name")
-    if scale and any(m.card is not None and m.scaling.get("method") != scale for m in models):
-        log.warning("--scale-features %s applies to models without a model card only; the others use the "
-                    "scaling they were trained with", scale)
+    carded = [m for m in models if m.card is not None and m.scaling.get("method") != scale]
+    if scale and carded:
+        # the generated scripts always pass the reference's default; only a deliberate choice is worth a warning
+        report = log.debug if scale == DEFAULT_SCALING else log.warning
+        report("--scale-features %s applies to models without a model card only; %d model(s) use the scaling "
+               "recorded in their card", scale, len(carded))
 
     field = "specific_ids" if args.specific_ids else str(args.field)
     opts = InferenceOptions(
@@ -137,7 +145,7 @@ def _body(args) -> int:
         period_suffix=suffix, features_files=args.features_file,
         features_base=Path(args.path_to_features) if args.path_to_features else None,
         preds_root=Path(args.output_dir) if args.output_dir else None, impute_reference=args.impute_reference,
-        progress=not args.no_progress)
+        progress=not args.no_progress, overwrite=args.overwrite)
     summary = run_inference(cfg, models, opts)
     log.info(summary.line())
     if summary.flagged_path:

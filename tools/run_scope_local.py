@@ -38,7 +38,8 @@ def get_parser():
                    help="per-object light-curve files (IRSA, or id,time,mag,magerr,band) instead of the archive")
     g.add_argument("--algorithms", nargs="+", default=["dnn"], help="dnn and/or xgb")
     g.add_argument("--group-names", nargs="+", default=["experiment"],
-                   help="model group per algorithm (one serves all): models_<alg>/<group>/")
+                   help="model group per --algorithms entry, in order (one serves all; extra ones are ignored with "
+                        "a warning, as the reference did): models_<alg>/<group>/")
     g.add_argument("--models-dir", default=None, help="folder holding models_<alg>/ (default: current folder)")
     i = p.add_argument_group("inference")
     i.add_argument("--write-csv", "--write_csv", dest="write_csv", action="store_true", help="also write CSV files")

@@ -110,7 +110,7 @@ def _body(args: argparse.Namespace) -> int:
     train(cfg, args.tag, algorithm=args.algorithm, path_dataset=args.path_dataset, group=args.group,
           period_suffix=suffix, job_type=args.job_type, gpu=args.gpu, run_sweeps=args.run_sweeps,
           plot_model=args.plot_model, models_dir=args.models_dir,
-          verbose=2 if args.verbose else 0, **overrides_from_args(args))
+          verbose=int(args.verbose or 0), progress=not args.quiet, **overrides_from_args(args))
     return 0
 
 

@@ -79,6 +79,9 @@ class InferenceOptions:
         Fixed reference table for imputation (default: each batch is its own reference).
     progress : bool
         Show a progress bar.
+    overwrite : bool
+        Replace a predictions file made from feature files this run does not read, and let
+        parts replace a whole-field file (see :mod:`scope.inference.coverage`).
     """
 
     field: str = "296"
@@ -99,6 +102,7 @@ class InferenceOptions:
     output_name: str | None = None
     impute_reference: str | Path | None = None
     progress: bool = True
+    overwrite: bool = False
 
 
 @dataclass
@@ -106,6 +110,8 @@ class InferenceSummary:
     """What a run did."""
 
     outputs: dict = field(default_factory=dict)
+    assembled: dict = field(default_factory=dict)
+    complete: bool = True
     columns: dict = field(default_factory=dict)
     n_sources: int = 0
     unscored: dict = field(default_factory=dict)
@@ -120,21 +126,58 @@ class InferenceSummary:
         gaps = {k: v for k, v in self.unscored.items() if v}
         unscored = ("; not scored (missing features): " + ", ".join(f"{k} {v}" for k, v in gaps.items())) if gaps else ""
         n_models = sum(len(v) for v in self.columns.values())
+        part = "" if self.complete else " (part of the field)"
+        built = ("; assembled " + ", ".join(str(p) for p in self.assembled.values())) if self.assembled else ""
         return (f"run-inference: {self.n_sources} sources from {len(self.feature_files)} feature file(s) scored by "
-                f"{n_models} model(s) in {self.seconds:.1f} s -> {outs}{unscored}")
+                f"{n_models} model(s) in {self.seconds:.1f} s -> {outs}{part}{built}{unscored}")
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).strftime(TIME_FORMAT)
 
 
-def output_name(opts: InferenceOptions) -> str:
-    """``field_<F>`` (whole field or source list) or ``ccd_<CC>_quad_<Q>``."""
-    if opts.output_name:
-        return opts.output_name
-    if opts.whole_field or inputs.is_specific_ids(opts.field) or opts.features_files:
-        return f"field_{opts.field}"
-    return f"ccd_{int(opts.ccd):02d}_quad_{int(opts.quad)}"
+class NothingScored(DataError):
+    """A run whose models could not score a single source (nothing is written)."""
+
+
+def plan_run(cfg: Mapping, opts: InferenceOptions) -> tuple[list[Path], list[Path] | None, str, dict]:
+    """Feature files to read, every feature file of the field (when known), output stem, coverage.
+
+    ``field_<F>`` for a whole field or a source list; ``ccd_<CC>_quad_<Q>`` for one quadrant;
+    ``part_<stem>`` for other explicit files (see :mod:`scope.inference.coverage`).
+    """
+    from scope import cli
+    from scope.inference import coverage
+
+    # a source list (or any other non-numeric name) is complete by definition: it is its own "field"
+    source_list = not inputs._is_int(opts.field)
+    if source_list and not inputs.is_specific_ids(opts.field) and not opts.features_files:
+        raise DataError(f"field must be a number or end in 'specific_ids', got '{opts.field}'")
+    base = Path(opts.features_base) if opts.features_base else cli.base_dir(cfg)
+    if opts.features_files:
+        files = [Path(p) for p in opts.features_files]
+        for p in files:
+            if not p.exists():
+                raise DataError(f"feature file not found: {p}")
+    else:
+        files = inputs.locate_feature_files(base, opts.feature_directory, opts.field, ccd=opts.ccd, quad=opts.quad,
+                                            whole_field=opts.whole_field, prefix=opts.feature_file_prefix)
+    field_files = None
+    if not source_list:
+        if opts.whole_field and not opts.features_files:
+            field_files = files
+        else:
+            try:
+                field_files = inputs.locate_feature_files(base, opts.feature_directory, opts.field, whole_field=True,
+                                                          prefix=opts.feature_file_prefix)
+            except DataError:
+                field_files = None
+    name, cov = coverage.plan_output(
+        field=str(opts.field), files=files, field_files=field_files,
+        whole_field=opts.whole_field and not opts.features_files, source_list=source_list,
+        quadrant=None if opts.whole_field else (opts.ccd, opts.quad), explicit=bool(opts.features_files),
+        name=opts.output_name)
+    return files, field_files, name, cov
 
 
 def preds_root(cfg: Mapping, override: str | Path | None = None) -> Path:
@@ -169,10 +212,9 @@ def run_inference(cfg: Mapping, models: Sequence[ModelSpec], opts: InferenceOpti
     ------
     DataError
         Missing feature files, a feature file lacking a model's columns (one line naming them),
-        or a model that cannot be loaded.
+        or a model that cannot be loaded; :class:`NothingScored` when no source could be scored
+        (nothing is written then).
     """
-    from scope import cli
-
     t0 = time.time()
     start = _now()
     models = list(models)
@@ -184,21 +226,27 @@ def run_inference(cfg: Mapping, models: Sequence[ModelSpec], opts: InferenceOpti
     if batch_size < 1:
         raise ConfigError(f"batch size must be >= 1, got {batch_size}")
 
-    if opts.features_files:
-        files = [Path(p) for p in opts.features_files]
-        for p in files:
-            if not p.exists():
-                raise DataError(f"feature file not found: {p}")
-    else:
-        base = Path(opts.features_base) if opts.features_base else cli.base_dir(cfg)
-        files = inputs.locate_feature_files(base, opts.feature_directory, opts.field, ccd=opts.ccd, quad=opts.quad,
-                                            whole_field=opts.whole_field, prefix=opts.feature_file_prefix)
-    columns_of = {p: inputs.file_columns(p) for p in files}
+    from scope.inference import coverage
+    from scope.inference.writer import remove_stale_temps
+    from scope.tables import ensure_writable_dir
+
+    files, field_files, name, cov = plan_run(cfg, opts)
+    algorithms = list(dict.fromkeys(m.algorithm for m in models))
+    dirs = {alg: output_dir(cfg, alg, opts) for alg in algorithms}
+    for alg, folder in dirs.items():  # before any work: a bad destination costs nothing
+        ensure_writable_dir(folder, create=False)  # created when there is something to write
+        remove_stale_temps(folder)
+        coverage.check_replace(folder / f"{name}.parquet", cov, overwrite=opts.overwrite)
+    kinds_of = {p: inputs.file_column_kinds(p) for p in files}
+    columns_of = {p: list(k) for p, k in kinds_of.items()}
+    for p, kinds in kinds_of.items():  # the file schema first: a mismatch is found before models load
+        if kinds:
+            check_schema(p, list(kinds), [m for m in models if m.card is not None], kinds)
     for spec in models:  # loading settles whether a card-less DNN reads dmdt
         spec.load()
-    for p, cols in columns_of.items():
-        if cols:  # an empty quadrant is written as a table without columns
-            check_schema(p, cols, models)
+    for p, kinds in kinds_of.items():
+        if kinds:  # an empty quadrant is written as a table without columns
+            check_schema(p, list(kinds), models, kinds)
 
     suffix = _period_suffix(cfg, models, opts.period_suffix)
     period_col = f"period_{suffix}" if suffix else "period"
@@ -213,21 +261,19 @@ def run_inference(cfg: Mapping, models: Sequence[ModelSpec], opts: InferenceOpti
         wanted.append("dmdt")
     reference = _load_reference(opts.impute_reference, strategies)
 
-    name = output_name(opts)
-    algorithms = list(dict.fromkeys(m.algorithm for m in models))
-    writers, dirs = {}, {}
+    writers = {}
     from scope.inference.writer import FlagWriter, PredictionWriter
 
-    summary = InferenceSummary(feature_files=[str(p) for p in files])
+    summary = InferenceSummary(feature_files=[str(p) for p in files], complete=cov["complete"])
     flagger = None
     try:
         for alg in algorithms:
-            dirs[alg] = output_dir(cfg, alg, opts)
             schema = _schema(has_obj_id, has_filter, [m for m in models if m.algorithm == alg])
             writers[alg] = PredictionWriter(dirs[alg] / f"{name}.parquet", schema, write_csv=opts.write_csv)
         if opts.flag_ids:
             flagger = FlagWriter(dirs[algorithms[0]] / f"{name}_flagged.json")
         unscored = {m.column: 0 for m in models}
+        missing_counts = {m.column: np.zeros(len(m.features), dtype=np.int64) for m in models}
         total = sum(inputs.file_rows(p) for p in files)
         from tqdm.auto import tqdm
 
@@ -246,13 +292,15 @@ def run_inference(cfg: Mapping, models: Sequence[ModelSpec], opts: InferenceOpti
                 scores = {}
                 for spec in models:
                     scores[spec.column], bad = _score(spec, work, dmdt, float_type)
-                    unscored[spec.column] += bad
+                    unscored[spec.column] += int(bad.any(axis=1).sum())
+                    missing_counts[spec.column] += bad.sum(axis=0)
                 for alg in algorithms:
                     writers[alg].write(base_cols.assign(**{m.column: scores[m.column] for m in models
                                                            if m.algorithm == alg}))
                 summary.n_sources += len(frame)
                 bar.update(len(frame))
         bar.close()
+        _check_scored(models, files, summary.n_sources, unscored, missing_counts)
         if n_dmdt_missing:
             log.warning("%d sources have no dmdt histogram; the DNN saw zeros for them (as the reference)",
                         n_dmdt_missing)
@@ -264,10 +312,11 @@ def run_inference(cfg: Mapping, models: Sequence[ModelSpec], opts: InferenceOpti
         for alg in algorithms:
             alg_models = [m for m in models if m.algorithm == alg]
             meta = {**common, "algorithm": alg, "models": [m.describe() for m in alg_models],
-                    "unscored": {m.column: unscored[m.column] for m in alg_models}}
+                    "unscored": {m.column: unscored[m.column] for m in alg_models}, coverage.KEY: cov}
             summary.outputs[alg] = writers[alg].close(meta)
             if opts.write_metadata:
-                _update_meta(dirs[alg] / "meta.json", opts.field, alg, alg_models, summary.n_sources)
+                _update_meta(dirs[alg] / "meta.json", opts.field, alg, alg_models,
+                             summary.n_sources if cov["complete"] else None)
         if flagger is not None:
             summary.flagged_path = flagger.close()
             summary.n_flagged = flagger.count
@@ -279,6 +328,11 @@ def run_inference(cfg: Mapping, models: Sequence[ModelSpec], opts: InferenceOpti
         raise
     summary.unscored = unscored
     summary.columns = {alg: [m.column for m in models if m.algorithm == alg] for alg in algorithms}
+    if not cov["complete"] and field_files:
+        for alg in algorithms:
+            path = coverage.assemble_field(dirs[alg], str(opts.field), field_files, overwrite=opts.overwrite)
+            if path is not None:
+                summary.assembled[alg] = path
     summary.seconds = time.time() - t0
     for col, bad in unscored.items():
         if bad:
@@ -417,13 +471,33 @@ def _impute(frame: pd.DataFrame, cfg: Mapping, strategies: Mapping, reference: p
     return out
 
 
-def _score(spec: ModelSpec, work: Mapping, dmdt: np.ndarray | None, float_type: str) -> tuple[np.ndarray, int]:
-    """Scores of one model for one batch (NaN where a feature is still missing) and how many."""
+def _check_scored(models: Sequence[ModelSpec], files: Sequence[Path], n_sources: int, unscored: Mapping,
+                  missing_counts: Mapping) -> None:
+    """Raise :class:`NothingScored` when there was nothing to score or a model scored no source."""
+    if n_sources == 0:
+        raise NothingScored(f"nothing to score: the feature file(s) {', '.join(str(p) for p in files)} hold no "
+                            "sources; no predictions written")
+    dead = [m for m in models if unscored[m.column] >= n_sources]
+    if not dead:
+        return
+    parts = []
+    for m in dead:
+        counts = missing_counts[m.column]
+        worst = [(int(counts[i]), m.features[i]) for i in np.argsort(-counts, kind="stable")[:3] if counts[i]]
+        parts.append(f"{m.column} (missing: {', '.join(f'{name} in {n}' for n, name in worst)})")
+    raise NothingScored(f"nothing could be scored by {', '.join(parts)}: each of the {n_sources} sources misses a "
+                        "feature after imputation; no predictions written (see --flag-ids)")
+
+
+def _score(spec: ModelSpec, work: Mapping, dmdt: np.ndarray | None, float_type: str) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of one model for one batch (NaN where a feature is still missing) and the
+    ``(rows, features)`` mask of values that were missing."""
     from scope.training.scaling import apply_scaling
 
     frame = work[spec.period_suffix]
     X = apply_scaling(frame, spec.features, spec.scaling["params"]).to_numpy(dtype=np.float64)
-    ok = np.isfinite(X).all(axis=1)
+    bad = ~np.isfinite(X)
+    ok = ~bad.any(axis=1)
     scores = np.full(len(X), np.nan, dtype=np.float32)
     if ok.any():
         Xs = X[ok].astype(float_type)
@@ -431,10 +505,11 @@ def _score(spec: ModelSpec, work: Mapping, dmdt: np.ndarray | None, float_type: 
         if spec.uses_dmdt and dmdt is not None:
             D = dmdt[ok].astype(float_type, copy=False)
         scores[ok] = spec.predict(Xs, D)
-    return scores, int((~ok).sum())
+    return scores, bad
 
 
-def _update_meta(path: Path, field_name: str, algorithm: str, models: Sequence[ModelSpec], total: int) -> None:
+def _update_meta(path: Path, field_name: str, algorithm: str, models: Sequence[ModelSpec], total: int | None) -> None:
+    """``meta.json`` of the field: its models and (from complete runs only) the source count."""
     from scope.tables import update_json
 
     def update(meta: dict) -> dict:
@@ -442,7 +517,8 @@ def _update_meta(path: Path, field_name: str, algorithm: str, models: Sequence[M
         key = f"{algorithm}_models"
         # the reference appended on every rerun; keep each model once
         meta[key] = list(dict.fromkeys([*meta.get(key, []), *(str(m.path) for m in models)]))
-        meta["total"] = int(total)
+        if total is not None:  # a run on part of the field does not know the field's total
+            meta["total"] = int(total)
         return meta
 
     update_json(path, update)

@@ -8,7 +8,7 @@ extra columns too (the usual cause: features generated with another period algor
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from scope.errors import DataError
 
@@ -32,8 +32,10 @@ def file_period_suffixes(columns: Sequence[str]) -> list[str]:
     return out
 
 
-def check_schema(path: str | Path, columns: Sequence[str], models: Sequence) -> None:
-    """Raise :class:`DataError` when ``columns`` (of the file at ``path``) lack a model feature.
+def check_schema(path: str | Path, columns: Sequence[str], models: Sequence,
+                 kinds: Mapping[str, str] | None = None) -> None:
+    """Raise :class:`DataError` when ``columns`` (of the file at ``path``) lack a model feature,
+    or (with ``kinds``) hold one with values that are not numbers.
 
     Parameters
     ----------
@@ -43,6 +45,9 @@ def check_schema(path: str | Path, columns: Sequence[str], models: Sequence) -> 
         Its columns.
     models : sequence of ModelSpec
         Models to be applied.
+    kinds : mapping, optional
+        ``{column: kind}`` from :func:`scope.inference.inputs.file_column_kinds`; model features
+        of kind ``text`` or ``other`` are refused by name (they could only ever score NaN).
     """
     present = set(columns)
     if "_id" not in present:
@@ -68,6 +73,7 @@ def check_schema(path: str | Path, columns: Sequence[str], models: Sequence) -> 
                 if other in present and other not in missing:
                     extra[other] = None
     if not missing:
+        _check_kinds(path, models, kinds)
         return
     message = (f"feature file {path} does not match model(s) {', '.join(bad_models)}: "
                f"missing columns: {_listing(missing)}")
@@ -75,6 +81,21 @@ def check_schema(path: str | Path, columns: Sequence[str], models: Sequence) -> 
         message += (f"; extra columns with another period suffix ({', '.join(sorted({_suffix_of(e, suffixes) for e in extra}))}): "
                     f"{_listing(extra)}")
     raise DataError(message)
+
+
+def _check_kinds(path, models: Sequence, kinds: Mapping[str, str] | None) -> None:
+    if not kinds:
+        return
+    bad: dict[str, list[str]] = {}
+    for spec in models:
+        for name in spec.features:
+            if kinds.get(name) in ("text", "other"):
+                bad.setdefault(name, []).append(spec.column)
+    if bad:
+        users = sorted({c for cols in bad.values() for c in cols})
+        shown = _listing([f"{n} ({kinds[n]})" for n in bad])
+        raise DataError(f"feature file {path} has feature column(s) whose values are not numbers: {shown}; "
+                        f"model(s) {', '.join(users)} need them as numbers")
 
 
 def _base_name(name: str, suffix: str | None) -> str | None:

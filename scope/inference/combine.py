@@ -168,6 +168,7 @@ class CombineSummary:
     missing_algorithm: dict = field(default_factory=dict)
     no_survey_id: dict = field(default_factory=dict)
     frames: dict = field(default_factory=dict)
+    refused: dict = field(default_factory=dict)
 
     def line(self) -> str:
         own = sum(self.no_survey_id.values())
@@ -258,12 +259,22 @@ def combine_preds(cfg: Mapping, *, path_to_preds: str | Path | None = None, comb
         if not names:
             raise DataError(f"no field predictions in {dirs['dnn']} or {dirs['xgb']}")
 
+    if save:
+        from scope.tables import ensure_writable_dir
+
+        ensure_writable_dir(out_dir, create=False)  # before any table is read
     todo = []
+    refused: dict[str, str] = {}
     for name in names:
         inputs = {alg: d / name / f"{name}.parquet" for alg, d in dirs.items()}
         present = {alg: p for alg, p in inputs.items() if p.exists()}
         if not present:
             raise DataError(f"no predictions for {name}: looked for {inputs['dnn']} and {inputs['xgb']}")
+        why = incomplete_inputs(present)
+        if why:
+            refused[name] = why
+            log.error("%s not combined: %s", name, why)
+            continue
         targets = [out_dir / f"{name}.parquet"] + ([out_dir / f"merged_{name}.parquet"] if merge_dnn_xgb else [])
         newest = max(p.stat().st_mtime for p in present.values())
         if save and not overwrite and all(t.exists() and t.stat().st_mtime >= newest for t in targets):
@@ -303,7 +314,8 @@ def combine_preds(cfg: Mapping, *, path_to_preds: str | Path | None = None, comb
                  sources["AllWISE"], sources["PS1_DR1"], sources["none"])
         combined.attrs = {"combine_dateTime_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
                           "inputs": {alg: str(p) for alg, p in present.items()}, "survey_id_counts": sources,
-                          "models": {alg: t.attrs.get("models") for alg, t in tables.items()}}
+                          "models": {alg: t.attrs.get("models") for alg, t in tables.items()},
+                          "coverage": {alg: t.attrs.get("coverage") for alg, t in tables.items()}}
         summary.frames[name] = combined
         summary.combined.append(name)
         if save:
@@ -324,7 +336,35 @@ def combine_preds(cfg: Mapping, *, path_to_preds: str | Path | None = None, comb
                 with atomic_write(meta_path) as fh:
                     json.dump(above_threshold(merged, p_threshold), fh, indent=1)
                 summary.written.append(meta_path)
+    summary.refused = refused
+    if refused:
+        raise DataError(f"{len(refused)} of {len(names)} prediction set(s) not combined (nothing merged over "
+                        f"complete predictions): " + "; ".join(f"{n}: {w}" for n, w in refused.items()))
     return summary
+
+
+def incomplete_inputs(present: Mapping[str, Path]) -> str:
+    """Why the prediction files of one field must not be combined (``""`` when they may).
+
+    A file that records itself as covering part of the field (``coverage.complete`` false, see
+    :mod:`scope.inference.coverage`) is never combined: merged with a complete file of the other
+    algorithm it would leave most light curves without that algorithm's scores, and alone it
+    would pass for the field. Files without a record (older or reference files) are combined as
+    they are.
+    """
+    from scope.inference.coverage import KEY, read_metadata
+
+    for alg, path in present.items():
+        cov = read_metadata(path).get(KEY) or {}
+        if cov.get("complete") is False:
+            n = len(cov.get("feature_files") or [])
+            total = cov.get("field_feature_files")
+            other = [a for a in present if a != alg]
+            return (f"{path} holds predictions for part of the field only ({n}"
+                    f"{f' of {total}' if total else ''} feature file(s))"
+                    + (f", while {present[other[0]]} is there too" if other else "")
+                    + f"; run run-inference --whole-field for {alg} first")
+    return ""
 
 
 def _read(path: Path) -> pd.DataFrame:

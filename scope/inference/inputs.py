@@ -102,6 +102,45 @@ def file_columns(path: Path) -> list[str]:
     return list(read_table(path).columns)
 
 
+def file_column_kinds(path: Path) -> dict[str, str]:
+    """``{column: kind}`` of a feature file, kind one of ``numeric``, ``null`` (no values at all),
+    ``text`` or ``other`` (lists, structs, dates ...); parquet files are judged by their schema."""
+    if Path(path).suffix.lower() in (".parquet", ".pq"):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        out = {}
+        for fld in pq.read_schema(path):
+            t = fld.type
+            if pa.types.is_null(t):
+                out[fld.name] = "null"
+            elif pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) \
+                    or pa.types.is_decimal(t):
+                out[fld.name] = "numeric"
+            elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t):
+                out[fld.name] = "text"
+            else:
+                out[fld.name] = "other"
+        return out
+    from scope.tables import read_table
+
+    df = read_table(path)
+    out = {}
+    for name in df.columns:
+        col = df[name]
+        if pd.api.types.is_bool_dtype(col.dtype) or pd.api.types.is_numeric_dtype(col.dtype):
+            out[name] = "numeric"
+            continue
+        values = col.dropna()
+        if not len(values):
+            out[name] = "null"
+        elif pd.to_numeric(values, errors="coerce").notna().all():
+            out[name] = "numeric"
+        else:
+            out[name] = "text" if all(isinstance(v, str) for v in values) else "other"
+    return out
+
+
 def file_rows(path: Path) -> int:
     """Row count of a parquet file from its footer (0 when unknown)."""
     if Path(path).suffix.lower() in (".parquet", ".pq"):
@@ -112,14 +151,18 @@ def file_rows(path: Path) -> int:
 
 
 def file_metadata(path: Path) -> dict:
-    """The ``scope`` metadata (``DataFrame.attrs``) of a feature file, without its rows."""
+    """The ``scope`` metadata (``DataFrame.attrs``) of a parquet file (features or predictions),
+    without its rows; ``{}`` when it has none."""
     import json
 
     if Path(path).suffix.lower() not in (".parquet", ".pq"):
         return {}
     import pyarrow.parquet as pq
 
-    meta = pq.read_schema(path).metadata or {}
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {path}: {exc}") from None
     raw = meta.get(b"scope")
     if not raw:
         return {}

@@ -150,8 +150,11 @@ def run_scope_local(cfg: Mapping, gen_opts, local: LocalOptions, *, source=None,
 
     t0 = time.time()
     stamp = stamp or _stamp()
+    from scope.tables import ensure_writable_dir
+
     base = cli.base_dir(cfg, gen_opts.base_dir)
     models = _models(cfg, local)  # fail before any light curve is fetched
+    ensure_writable_dir(base)
 
     path = Path(local.path_dataset)
     if not path.is_absolute() and not path.exists():
@@ -197,12 +200,20 @@ def run_scope_local(cfg: Mapping, gen_opts, local: LocalOptions, *, source=None,
         field_name = f"{stamp}_specific_ids"
         opts = InferenceOptions(field=field_name, features_files=[features_path], flag_ids=True,
                                 write_csv=local.write_csv, progress=gen_opts.progress, **local.inference)
-        inf = run_inference(cfg, models, opts)
-        log.info(inf.line())
-        predictions = dict(inf.outputs)
+        from scope.inference.apply import NothingScored
+
+        try:
+            inf = run_inference(cfg, models, opts)
+        except NothingScored as exc:
+            # every object still gets its row: "not scored" with the reason below
+            log.warning("%s", exc)
+            inf = None
+        if inf is not None:
+            log.info(inf.line())
+            predictions = dict(inf.outputs)
         from scope.tables import read_table
 
-        for alg, p in inf.outputs.items():
+        for alg, p in predictions.items():
             table = read_table(p)
             cols = ["_id"] + [c for c in table.columns if c.endswith(f"_{alg}")]
             scores = scores.merge(table[cols], on="_id", how="outer") if len(scores) else table[cols]
@@ -222,12 +233,22 @@ def _models(cfg, local: LocalOptions):
     from scope.inference.models import discover_group
     from scope.training.options import normalize_algorithm
 
+    from scope.training.backends import require_algorithm
+
     algorithms = [normalize_algorithm(a) for a in local.algorithms]
     groups = list(local.group_names)
     if not algorithms:
         raise ConfigError("no --algorithms given")
-    if len(groups) not in (1, len(algorithms)):
+    if 1 < len(groups) < len(algorithms):
         raise ConfigError(f"give one --group-names entry or one per algorithm ({len(algorithms)}), got {len(groups)}")
+    if len(groups) > len(algorithms):
+        # the reference paired groups with algorithms in order and ignored the rest; its docs rely on it
+        log.warning("--group-names: %s not used (one group per --algorithms entry, in order: %s)",
+                    ", ".join(groups[len(algorithms):]),
+                    ", ".join(f"{a} -> {g}" for a, g in zip(algorithms, groups)))
+        groups = groups[:len(algorithms)]
+    for alg in dict.fromkeys(algorithms):
+        require_algorithm(alg)  # before any light curve is fetched
     models_dir = Path(local.models_dir) if local.models_dir else Path.cwd()
     period_suffix = local.inference.get("period_suffix", ...)
     out = []

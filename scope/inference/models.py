@@ -156,10 +156,13 @@ def load_model_spec(cfg: Mapping, path: str | Path, *, tag: str | None = None, a
     ModelSpec
         Not loaded yet (see :meth:`ModelSpec.load`).
     """
+    from scope.training.backends import require_algorithm
+
     path = Path(path)
     if not path.exists():
         raise DataError(f"model file not found: {path}")
     algorithm = algorithm_of(path, algorithm)
+    require_algorithm(algorithm)  # before any feature is read
     if mc.card_path_for(path).exists():
         card = mc.load_model_card(path)
         if card["algorithm"] != algorithm:

@@ -11,7 +11,8 @@ argument. Differences from the reference generator (spec §3.5, §9.17):
 - folders of a group that hold no model (``sweeps/``, leftovers) are skipped, and the newest
   model is picked by the time stamp in its name, not by file time;
 - the script stops at the first error (``set -euo pipefail``) and prints a usage line without an
-  argument. It holds no credentials: tokens stay in config files and the environment.
+  argument. It holds no credentials: tokens stay in config files and the environment;
+- every message is a line of its own (the reference's ``echo -n`` glued run-inference's log to it).
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def render_script(models: Sequence[tuple[str, Path]], *, algorithm: str, script_
         "fi",
         f'cd "$(dirname "$0")"{"/" + shlex.quote(to_project) if to_project != "." else ""}',
         f'echo "{algorithm} inference"',
-        'echo -n "Running inference..."',
+        # one line each: run-inference logs to stderr, and "echo -n" glued its lines onto ours
+        f'echo "Running inference of {len(models)} {algorithm} model(s) on $1..."',
         f"{command} {options}",
         'echo "done"',
         "",
@@ -111,11 +113,17 @@ def write_inference_script(cfg: Mapping, *, filename: str | Path | None = None, 
     from scope.tables import atomic_write
     from scope.training.options import normalize_algorithm
 
+    from scope.training.backends import warn_if_missing
+
     algorithm = normalize_algorithm(algorithm)
+    warn_if_missing(algorithm, "the run-inference lines", log)
     models_dir = Path(models_dir) if models_dir else Path.cwd()
     path = Path(filename) if filename else Path(f"get_all_preds_{algorithm}.sh")
     if path.exists() and not overwrite:
         raise DataError(f"{path} already exists: remove it or pass --overwrite")
+    from scope.tables import ensure_writable_dir
+
+    ensure_writable_dir(path.absolute().parent, create=False)
     models = newest_models(cfg, models_dir, group_name, algorithm)
     text = render_script(models, algorithm=algorithm, script_dir=path.resolve().parent, project_dir=Path.cwd(),
                          group=group_name, **render_kw)

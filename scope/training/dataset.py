@@ -73,13 +73,14 @@ def check_columns(df: pd.DataFrame, *, tag: str, label: str, features: Sequence[
                   source: str = "training set", period_suffix: str | None = None) -> None:
     """Fail with a one-line :class:`DataError` naming the class or column that is wrong.
 
-    Checks that the label column exists and is numeric, that every feature column exists, and
-    that every feature column is numeric.
+    Checks that the label column exists, is numeric and holds values in [0, 1], that every
+    feature column exists, and that every feature column is numeric.
     """
     if label not in df.columns:
         raise DataError(f"{source} has no label column '{label}' (needed by class '{tag}')")
     if not _numeric_like(df[label]):
         raise DataError(f"label column '{label}' in {source} is not numeric (class '{tag}')")
+    check_label_values(df, [label], source)
     missing = [f for f in features if f not in df.columns]
     if missing:
         hint = f" (period suffix '{period_suffix}')" if period_suffix else ""
@@ -90,6 +91,22 @@ def check_columns(df: pd.DataFrame, *, tag: str, label: str, features: Sequence[
             example = next((v for v in df[name] if v is not None and not _is_number(v)), None)
             raise DataError(f"feature column '{name}' in {source} is not numeric "
                             f"(dtype {df[name].dtype}, e.g. {example!r})")
+
+
+def check_label_values(df: pd.DataFrame, columns: Sequence[str], source: str = "training set") -> None:
+    """Refuse label columns holding values outside [0, 1] (labels are probabilities).
+
+    Missing values are allowed (they are left out of training). The one-line error names every
+    offending column with its count and an example, e.g. ``'variable' (3, e.g. 2.0)``.
+    """
+    bad = []
+    for name in columns:
+        values = pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=float)
+        outside = ~np.isnan(values) & ((values < 0) | (values > 1))
+        if outside.any():
+            bad.append(f"'{name}' ({int(outside.sum())}, e.g. {values[outside][0]:g})")
+    if bad:
+        raise DataError(f"label values outside [0, 1] in {source}: {', '.join(bad)}; labels are probabilities")
 
 
 def _is_number(v) -> bool:

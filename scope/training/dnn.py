@@ -43,18 +43,19 @@ def import_keras(gpu=_KEEP):
         Index of the one GPU to use; ``None`` hides every GPU (CPU training, as the reference);
         omitted leaves the devices alone.
     """
+    from scope.optional import require
+
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    if gpu is _KEEP:
-        import keras
-
-        return keras
-    if "tensorflow" not in sys.modules:
+    if gpu is not _KEEP and sys.modules.get("tensorflow") is None:
         # before TensorFlow starts, the environment decides which GPUs exist for it
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1" if gpu is None else str(gpu)
-    import keras
-    import tensorflow as tf
+    tf = require("tensorflow", "the DNN (TensorFlow/Keras)")
+    keras = require("keras", "the DNN (TensorFlow/Keras)")
+    quiet_python_logs()
+    if gpu is _KEEP:
+        return keras
 
     try:
         gpus = tf.config.list_physical_devices("GPU")
@@ -64,6 +65,16 @@ def import_keras(gpu=_KEEP):
     except RuntimeError:  # devices already initialised in this process; keep them
         pass
     return keras
+
+
+def quiet_python_logs(verbose: bool = False) -> None:
+    """TensorFlow's and absl's Python-side warnings (retracing notices, deprecations) only with
+    ``verbose``; the C++ side is silenced by the environment before import."""
+    import logging as _logging
+
+    level = _logging.INFO if verbose else _logging.ERROR
+    for name in ("tensorflow", "absl", "h5py"):
+        _logging.getLogger(name).setLevel(level)
 
 
 def build_model(n_features: int, *, dense_branch: bool = True, conv_branch: bool = True, name: str = "model"):
@@ -180,6 +191,51 @@ def make_callbacks(opts, *, log_dir: Path | None = None) -> list:
     return out
 
 
+def epoch_reporter(name: str, epochs: int, *, lines: bool, bar: bool):
+    """A Keras callback reporting training progress our way (Keras's own output stays off).
+
+    Parameters
+    ----------
+    name : str
+        What is being trained (``vnv``), shown on every line.
+    epochs : int
+        Most epochs the run may take.
+    lines : bool
+        One short INFO line per epoch (``--verbose``).
+    bar : bool
+        A tqdm bar over the epochs (shown on terminals only).
+    """
+    import time
+
+    import keras
+
+    class _Reporter(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self._bar = None
+            if bar and not lines:
+                from tqdm.auto import tqdm
+
+                self._bar = tqdm(total=epochs, desc=f"{name} dnn", unit="epoch", disable=None, leave=False)
+            self._t = time.time()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            shown = [(k, logs[k]) for k in ("loss", "val_loss", "val_auc", "val_accuracy") if k in logs]
+            if lines:
+                log.info("%s dnn epoch %d/%d: %s (%.1f s)", name, epoch + 1, epochs,
+                         ", ".join(f"{k} {float(v):.4f}" for k, v in shown), time.time() - self._t)
+            if self._bar is not None:
+                self._bar.set_postfix({k: f"{float(v):.3f}" for k, v in shown[:2]}, refresh=False)
+                self._bar.update(1)
+            self._t = time.time()
+
+        def on_train_end(self, logs=None):
+            if self._bar is not None:
+                self._bar.close()
+
+    return _Reporter()
+
+
 def inputs(X: np.ndarray, dmdt: np.ndarray) -> dict:
     """The model's input dict."""
     return {"features": X, "dmdt": dmdt}
@@ -211,9 +267,18 @@ def predict(model, X: np.ndarray, dmdt: np.ndarray, batch_size: int = 1024) -> n
     """Scores in [0, 1] for each row."""
     if len(X) == 0:
         return np.zeros(0, dtype=np.float32)
-    # predict_on_batch on chunks avoids building a tf.data pipeline for plain arrays
-    out = [np.asarray(model.predict_on_batch(inputs(X[i:i + batch_size], dmdt[i:i + batch_size]))).ravel()
-           for i in range(0, len(X), batch_size)]
+    # predict_on_batch on chunks avoids building a tf.data pipeline for plain arrays. Every new
+    # input shape makes TensorFlow trace the model again (seconds, and "retracing" warnings), so
+    # chunks are padded to a power of two: a handful of shapes serve every split and batch.
+    out = []
+    for i in range(0, len(X), batch_size):
+        x, d = X[i:i + batch_size], dmdt[i:i + batch_size]
+        n = len(x)
+        size = min(batch_size, 1 << max(n - 1, 0).bit_length())
+        if size > n:
+            x = np.concatenate([x, np.zeros((size - n,) + x.shape[1:], dtype=x.dtype)])
+            d = np.concatenate([d, np.zeros((size - n,) + d.shape[1:], dtype=d.dtype)])
+        out.append(np.asarray(model.predict_on_batch(inputs(x, d))).ravel()[:n])
     return np.concatenate(out)
 
 

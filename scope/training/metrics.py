@@ -54,3 +54,47 @@ def binary_metrics(y_true: np.ndarray, scores: np.ndarray, threshold: float = 0.
 def json_safe(metrics: dict) -> dict:
     """Replace NaN by ``None`` so the metrics serialise as strict JSON."""
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()}
+
+
+def best_threshold(y_true: np.ndarray, scores: np.ndarray) -> dict:
+    """The score threshold with the highest F1 on one split, and how high its scores reach.
+
+    Used to explain a class whose scores never pass the default 0.5: the model may rank well
+    (high ROC AUC) with scores that stay low, and this says where a cut would work.
+
+    Parameters
+    ----------
+    y_true : numpy.ndarray
+        0/1 truth.
+    scores : numpy.ndarray
+        Model scores; a prediction is positive when ``score >= threshold``.
+
+    Returns
+    -------
+    dict
+        ``best_threshold`` (``None`` without positives), ``f1``, ``precision``, ``recall`` there,
+        ``max_score`` and ``max_positive_score`` of the split, ``n`` and ``n_positive``.
+    """
+    y = np.asarray(y_true).astype(int).ravel()
+    s = np.asarray(scores, dtype=float).ravel()
+    ok = np.isfinite(s)
+    y, s = y[ok], s[ok]
+    out = {"best_threshold": None, "f1": None, "precision": None, "recall": None,
+           "max_score": float(s.max()) if len(s) else None,
+           "max_positive_score": float(s[y == 1].max()) if (y == 1).any() else None,
+           "n": int(len(y)), "n_positive": int(y.sum())}
+    if not y.any():
+        return out
+    order = np.argsort(-s, kind="stable")
+    s_sorted, y_sorted = s[order], y[order]
+    tp = np.cumsum(y_sorted)
+    k = np.arange(1, len(s_sorted) + 1)
+    last = np.r_[s_sorted[1:] != s_sorted[:-1], True]  # cut after the last of each run of equal scores
+    tp, k, thresholds = tp[last], k[last], s_sorted[last]
+    precision = tp / k
+    recall = tp / y.sum()
+    f1 = np.where(tp > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-300), 0.0)
+    best = int(np.argmax(f1))  # the first maximum: the highest threshold reaching the best F1
+    out.update(best_threshold=float(thresholds[best]), f1=float(f1[best]), precision=float(precision[best]),
+               recall=float(recall[best]))
+    return out

@@ -71,15 +71,21 @@ def create_training_script(cfg, *, filename: str | Path = "train_script.sh", alg
     """
     from scope.schema import default_suffix, normalize_suffix
     from scope.tables import atomic_write
-    from scope.training.dataset import count_positives, load_training_set
+    from scope.training.dataset import check_label_values, count_positives, load_training_set
     from scope.training.model_card import find_latest_model
     from scope.training.options import normalize_algorithm
     from scope.training.prepare import resolve_dataset_path
 
+    from scope.training.backends import warn_if_missing
+
     algorithm = normalize_algorithm(algorithm)
+    warn_if_missing(algorithm, "the scope-train lines", log)
     target = Path(filename)
     if target.exists():
         raise DataError(f"{target} already exists; choose another --filename or remove it")
+    from scope.tables import ensure_writable_dir
+
+    ensure_writable_dir(target.absolute().parent, create=False)
     dataset = resolve_dataset_path(cfg, path_dataset)
     df = load_training_set(dataset)
     suffix = default_suffix(cfg) if period_suffix is ... else normalize_suffix(period_suffix)
@@ -89,18 +95,22 @@ def create_training_script(cfg, *, filename: str | Path = "train_script.sh", alg
     report = ScriptReport(path=target)
     sections: dict[str, list[str]] = {"phenomenological": [], "ontological": []}
     classes: Mapping = (cfg.get("training") or {}).get("classes") or {}
+    present = [(entry or {}).get("label") for entry in classes.values()]
+    check_label_values(df, list(dict.fromkeys(lab for lab in present if lab in df.columns)), f"training set {dataset}")
+    no_label, too_few, no_model = [], [], []
     for tag, entry in classes.items():
         entry = entry or {}
         label = entry.get("label")
         if label not in df.columns:
             report.skipped[tag] = f"no label column '{label}'"
-            log.info("%s: skipped, the training set has no label column '%s'", tag, label)
+            no_label.append(f"{tag} ('{label}')")
             continue
         n_pos = count_positives(df, label, float(entry.get("threshold", 0.7)))
         report.counts[tag] = n_pos
         if n_pos < min_count:
             report.skipped[tag] = f"{n_pos} positives < {min_count}"
-            log.info("%s: %d positives, fewer than %d; skipped", tag, n_pos, min_count)
+            too_few.append((n_pos, tag))
+            log.debug("%s: %d positives, fewer than %d; skipped", tag, n_pos, min_count)
             continue
         tokens = ["scope-train", "--tag", tag, "--algorithm", algorithm, "--path-dataset", dataset_arg]
         if pre_trained_group_name:
@@ -109,17 +119,28 @@ def create_training_script(cfg, *, filename: str | Path = "train_script.sh", alg
                 tokens += ["--pre-trained-model", _relative(model)]
             elif not train_all:
                 report.skipped[tag] = f"no model in group '{pre_trained_group_name}'"
-                log.info("%s: no model in group %s; skipped (use --train-all to include)", tag,
-                         pre_trained_group_name)
+                no_model.append(tag)
                 continue
         tokens += ["--period-suffix", suffix or "None", "--verbose"]
         line = " ".join(shlex.quote(t) for t in tokens)
         if add_keywords.strip():
             line += " " + add_keywords.strip()
-        log.info("%s: %d positives", tag, n_pos)
         feature_set = "ontological" if entry.get("features") == "ontological" else "phenomenological"
         sections[feature_set].append(line)
         report.lines.append(line)
+
+    if no_label:
+        log.warning("%d class(es) of training.classes have no label column in %s and get no line: %s",
+                    len(no_label), dataset, ", ".join(no_label))
+    if no_model:
+        log.info("%d class(es) without a model in group %s left out (--train-all includes them): %s",
+                 len(no_model), pre_trained_group_name, ", ".join(no_model))
+    if not report.lines:
+        raise DataError(f"no training line to write, so {target} is not written: " + _why_none(
+            too_few, no_label, no_model, min_count, pre_trained_group_name, classes))
+    trained = ", ".join(f"{t} {report.counts[t]}" for t in report.counts if t not in report.skipped)
+    log.info("positives per class to train: %s%s", trained,
+             f"; {len(too_few)} class(es) with fewer than {min_count} left out" if too_few else "")
 
     text = ["#!/bin/bash", "# Phenomenological", *sections["phenomenological"], "# Ontological",
             *sections["ontological"]]
@@ -128,5 +149,19 @@ def create_training_script(cfg, *, filename: str | Path = "train_script.sh", alg
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(target, 0o755 & ~umask)  # temporary files are created 0600; a script must run
-    log.info("wrote %s: %d classes to train, %d skipped", target, len(report.lines), len(report.skipped))
+    log.info("wrote %s: %d training lines, %d class(es) left out", target, len(report.lines), len(report.skipped))
     return report
+
+
+def _why_none(too_few, no_label, no_model, min_count, group, classes) -> str:
+    if not classes:
+        return "the config has no training.classes"
+    reasons = []
+    if too_few:
+        best = ", ".join(f"{t} {n}" for n, t in sorted(too_few, reverse=True)[:3])
+        reasons.append(f"no class reaches --min-count {min_count} positives (most: {best}); lower --min-count")
+    if no_label:
+        reasons.append(f"{len(no_label)} class(es) have no label column in the training set")
+    if no_model:
+        reasons.append(f"{len(no_model)} class(es) have no model in group {group} (--train-all includes them)")
+    return "; ".join(reasons)

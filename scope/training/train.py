@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import numpy as np
 
 from scope.errors import ConfigError, DataError
 from scope.training import model_card as mc
-from scope.training.metrics import binary_metrics, json_safe
+from scope.training.metrics import best_threshold, binary_metrics, json_safe
 from scope.training.options import class_spec, normalize_algorithm, resolve_options
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,8 @@ class TrainResult:
 def train(cfg, tag: str, *, algorithm: str = "dnn", path_dataset: str | Path | None = None,
           group: str = "experiment", period_suffix: Any = ..., job_type: str = "train",
           gpu: int | None = None, run_sweeps: bool = False, plot_model: bool = False,
-          models_dir: str | Path | None = None, verbose: int = 0, **overrides) -> TrainResult:
+          models_dir: str | Path | None = None, verbose: int = 0, progress: bool = True,
+          **overrides) -> TrainResult:
     """Train the classifier of class ``tag``.
 
     Parameters
@@ -91,7 +93,10 @@ def train(cfg, tag: str, *, algorithm: str = "dnn", path_dataset: str | Path | N
     models_dir : path-like, optional
         Folder holding ``models_<alg>/`` (default: the current directory).
     verbose : int
-        Keras progress output (0 silent, 2 one line per epoch).
+        DNN progress: 0 a progress bar over the epochs (on terminals), 1 one short line per epoch,
+        2 also Keras's own per-epoch output and TensorFlow's Python warnings.
+    progress : bool
+        Show the progress bar (``verbose`` 0 only).
     **overrides
         Any setting of :data:`scope.training.options.BUILTIN` (``None`` = not given).
 
@@ -103,9 +108,14 @@ def train(cfg, tag: str, *, algorithm: str = "dnn", path_dataset: str | Path | N
     from scope.training.dataset import file_sha256, load_training_set
     from scope.training.prepare import prepare, resolve_dataset_path
 
+    from scope.training.backends import require_algorithm
+
+    t0 = time.time()
     algorithm = normalize_algorithm(algorithm)
     spec = class_spec(cfg, tag)
     opts = resolve_options(cfg, spec, overrides)
+    # the package first: a machine without it learns so in one line, before the data are read
+    require_algorithm(algorithm, **({"gpu": gpu} if algorithm == "dnn" else {}))
     suffix = default_suffix(cfg) if period_suffix is ... else normalize_suffix(period_suffix)
     features = feature_names(cfg, spec.feature_set, suffix)
     dataset_path = resolve_dataset_path(cfg, path_dataset)
@@ -113,6 +123,12 @@ def train(cfg, tag: str, *, algorithm: str = "dnn", path_dataset: str | Path | N
     if run_sweeps and algorithm != "dnn":
         raise ConfigError("--run-sweeps works with the DNN only")
 
+    tag_dir = models_root / group / tag
+    if opts.save or opts.plot:
+        from scope.tables import ensure_writable_dir
+
+        # before the data are read; nothing created yet, so a failed run leaves no empty class folder
+        ensure_writable_dir(tag_dir, create=False)
     pre_trained = _load_pre_trained(opts.pre_trained_model, algorithm, features, gpu)
     if pre_trained and pre_trained.get("arch"):
         opts.dense_branch = pre_trained["arch"]["dense_branch"]
@@ -126,7 +142,6 @@ def train(cfg, tag: str, *, algorithm: str = "dnn", path_dataset: str | Path | N
     del df
 
     timestamp = _dt.datetime.now(_dt.timezone.utc).strftime(mc.TIMESTAMP_FORMAT)
-    tag_dir = models_root / group / tag
     if opts.save or opts.plot:
         timestamp = _free_timestamp(tag_dir, tag, timestamp)
     run_name = f"{tag}-{timestamp}"
@@ -145,9 +160,9 @@ def train(cfg, tag: str, *, algorithm: str = "dnn", path_dataset: str | Path | N
                                 **{k: v for k, v in opts.as_dict().items() if not isinstance(v, list)}})
     try:
         if algorithm == "dnn":
-            model, scores, extra = _train_dnn(data, opts, gpu=gpu, pre_trained=pre_trained, tracker=tracker,
+            model, scores, extra = _train_dnn(data, opts, tag=tag, gpu=gpu, pre_trained=pre_trained, tracker=tracker,
                                               log_dir=models_root.parent / "logs" / f"{tag}-{timestamp}",
-                                              verbose=verbose)
+                                              verbose=verbose, progress=progress)
         else:
             model, scores, extra = _train_xgb(cfg, data, opts, pre_trained=pre_trained)
         metrics = {}
@@ -156,6 +171,9 @@ def train(cfg, tag: str, *, algorithm: str = "dnn", path_dataset: str | Path | N
             if len(idx):
                 metrics[name] = json_safe(binary_metrics(data.target[idx], scores[name]))
         tracker.summary({f"{s}_{k}": v for s, m in metrics.items() for k, v in m.items()})
+        # where a cut would work on the validation split (reports flag classes that never reach 0.5)
+        extra["validation_threshold"] = (json_safe(best_threshold(data.target[data.split.val], scores["val"]))
+                                         if len(data.split.val) else None)
     finally:
         tracker.finish()
 
@@ -169,9 +187,10 @@ def train(cfg, tag: str, *, algorithm: str = "dnn", path_dataset: str | Path | N
     if plot_model and algorithm == "dnn":
         _plot_model(model, (tag_dir if opts.save else Path.cwd()) / f"{tag}.{timestamp}_model.pdf")
     test = metrics.get("test") or metrics.get("val") or {}
-    log.info("%s (%s): %s ROC AUC %s, PR AUC %s%s", tag, algorithm, "test" if "test" in metrics else "val",
-             _fmt(test.get("roc_auc")), _fmt(test.get("pr_auc")),
-             f"; saved {result.model_path}" if result.model_path else "")
+    fit = (f"{extra['epochs_run']} epochs" if algorithm == "dnn" else f"{extra['best_iteration'] + 1} rounds")
+    log.info("%s (%s): %s; %s ROC AUC %s, PR AUC %s; %.1f s%s", tag, algorithm, fit,
+             "test" if "test" in metrics else "val", _fmt(test.get("roc_auc")), _fmt(test.get("pr_auc")),
+             time.time() - t0, "" if opts.save else " (not saved: no --save)")
     return result
 
 
@@ -228,12 +247,13 @@ def _load_pre_trained(path, algorithm: str, features, gpu) -> dict | None:
     return out
 
 
-def _train_dnn(data, opts, *, gpu, pre_trained, tracker, log_dir: Path, verbose: int):
+def _train_dnn(data, opts, *, tag: str, gpu, pre_trained, tracker, log_dir: Path, verbose: int, progress: bool):
     from scope.training import dnn
 
     keras = dnn.import_keras(gpu)
     import tensorflow as tf
 
+    dnn.quiet_python_logs(verbose >= 2)
     keras.utils.set_random_seed(opts.random_state)
     tf.config.experimental.enable_op_determinism()
     if pre_trained:
@@ -247,13 +267,14 @@ def _train_dnn(data, opts, *, gpu, pre_trained, tracker, log_dir: Path, verbose:
     wandb_cb = tracker.keras_callback()
     if wandb_cb is not None:
         callbacks.append(wandb_cb)
+    callbacks.append(dnn.epoch_reporter(tag, opts.epochs, lines=verbose >= 1, bar=progress))
     dmdt_all = data.dmdt if data.dmdt is not None else _zeros_dmdt(len(data.X))
     parts = {}
     for name in ("train", "val", "test"):
         idx = getattr(data.split, name)
         parts[name] = (data.X[idx], dmdt_all[idx], data.target[idx])
     history = dnn.fit(model, parts["train"], parts["val"], opts, class_weight=data.class_weight,
-                      callbacks=callbacks, verbose=verbose)
+                      callbacks=callbacks, verbose=2 if verbose >= 2 else 0)
     epochs_run = len(next(iter(history.values()), []))
     scores = {name: dnn.predict(model, X, D, batch_size=max(opts.batch_size, 1024)) for name, (X, D, _) in parts.items()}
     monitor = history.get(opts.monitor)
@@ -261,7 +282,7 @@ def _train_dnn(data, opts, *, gpu, pre_trained, tracker, log_dir: Path, verbose:
              "history_last": {k: float(v[-1]) for k, v in history.items() if len(v)},
              "best_monitor": None if not monitor else float(min(monitor) if "loss" in opts.monitor else max(monitor)),
              "architecture": dnn.model_architecture(model)}
-    log.info("dnn: %d epochs, best %s %s", epochs_run, opts.monitor, _fmt(extra["best_monitor"]))
+    log.debug("dnn: %d epochs, best %s %s", epochs_run, opts.monitor, _fmt(extra["best_monitor"]))
     return model, scores, extra
 
 
@@ -322,6 +343,7 @@ def _card(cfg, spec, opts, algorithm, group, timestamp, data, metrics, extra, da
                          **{k: v for k, v in data.info.items() if k not in ("counts", "float_type")}},
         "counts": data.info["counts"],
         "metrics": metrics,
+        "validation_threshold": extra.get("validation_threshold"),
         "config": {"class": dict(spec.entry),
                    "algorithm": training.get("dnn" if algorithm == "dnn" else "xgboost"),
                    "defaults": training.get("defaults")},

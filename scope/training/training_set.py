@@ -15,8 +15,11 @@ Inputs
 Output
 ------
 The reference's training-set layout (spec §4.1): ``obj_id`` if the labels had one, ``ra``,
-``dec``, one column per mapper label (0.0 where absent), the feature columns (``dmdt``
-included), and ``ztf_id`` last; ``DataFrame.attrs`` records how it was built.
+``dec``, one column per mapper label (0.0 where absent), ``coordinates`` (Kowalski style), the
+feature columns (``dmdt`` included), and ``ztf_id`` last; ``DataFrame.attrs`` records how it was
+built. HDF5 files keep the table under ``/df``, ``coordinates`` under ``/coordinates`` and the
+dm-dt histograms under ``/dmdt``, as the reference's do. Label values outside [0, 1] are
+refused; columns that look like labels but are none of the mapper's are named in a warning.
 
 Matching is by id when both sides have one; otherwise each labelled position takes the nearest
 feature row within ``radius_arcsec``. Labels that found no features are counted and reported.
@@ -240,12 +243,17 @@ def build_training_set(labels: pd.DataFrame, features: pd.DataFrame, *, mapper: 
     if class_col is None and not given:
         raise DataError("labels table has neither label columns named like the taxonomy mapper's keys nor a "
                         f"class column ({', '.join(CLASS_COLUMNS)}; choose one with --class-column)")
+    _warn_unused_columns(labels, columns, used={id_col, class_col, ra_column, dec_column, "obj_id"})
     label_values = pd.DataFrame(0.0, index=labels.index, columns=columns)
     for c in given:
         values = pd.to_numeric(labels[c], errors="coerce")
         if values.isna().all() and labels[c].notna().any():
             raise DataError(f"label column '{c}' of the labels table is not numeric")
-        label_values[c] = values.fillna(0.0).clip(0.0, 1.0)
+    from scope.training.dataset import check_label_values
+
+    check_label_values(labels, given, "the labels table")  # the reference clipped them silently
+    for c in given:
+        label_values[c] = pd.to_numeric(labels[c], errors="coerce").fillna(0.0)
     if class_col is not None:
         index = class_name_index(mapper, cfg, class_map)
         from_names = labels_from_class_names(labels[class_col], index, columns, implied=implied)
@@ -287,7 +295,8 @@ def build_training_set(labels: pd.DataFrame, features: pd.DataFrame, *, mapper: 
         parts.append(labels.loc[hit, [ra_column, dec_column]].reset_index(drop=True)
                      .rename(columns={ra_column: "ra", dec_column: "dec"}))
     parts.append(label_values.loc[hit].reset_index(drop=True))
-    skip = set(columns) | {"ra", "dec", FEATURE_ID, "obj_id", "ztf_id"}
+    parts.append(pd.DataFrame({"coordinates": _coordinates(feat)}))
+    skip = set(columns) | {"ra", "dec", FEATURE_ID, "obj_id", "ztf_id", "coordinates", "radec_geojson"}
     parts.append(feat[[c for c in feat.columns if c not in skip]])
     parts.append(pd.DataFrame({"ztf_id": pd.to_numeric(feat[FEATURE_ID]).astype(np.int64)}))
     out = pd.concat(parts, axis=1)
@@ -299,6 +308,51 @@ def build_training_set(labels: pd.DataFrame, features: pd.DataFrame, *, mapper: 
         "features_metadata": _jsonable(features.attrs),
     }
     return out, report
+
+
+def _coordinates(feat: pd.DataFrame) -> list:
+    """Kowalski-style ``coordinates`` of each feature row, ``{"radec_geojson": {"type": "Point",
+    "coordinates": [ra - 180, dec]}}``, as in the reference's training sets (spec section 4.1)."""
+    if "coordinates" in feat.columns:
+        return list(feat["coordinates"])
+    if "radec_geojson" in feat.columns:
+        out = []
+        for v in feat["radec_geojson"]:
+            lonlat = v.get("coordinates") if isinstance(v, dict) else None
+            out.append(None if lonlat is None else
+                       {"radec_geojson": {"type": "Point", "coordinates": [float(x) for x in lonlat]}})
+        return out
+    if "ra" in feat.columns and "dec" in feat.columns:
+        return [{"radec_geojson": {"type": "Point", "coordinates": [float(r) - 180.0, float(d)]}}
+                for r, d in zip(feat["ra"], feat["dec"])]
+    return [None] * len(feat)
+
+
+def _warn_unused_columns(labels: pd.DataFrame, columns: Sequence[str], used: set) -> None:
+    """One warning naming the labels-table columns that look like labels (named like one, or
+    probabilities in [0, 1]) but are no label of the mapper: a misspelt label would otherwise
+    silently count as "absent" (0) for every source."""
+    import difflib
+
+    by_norm = {taxonomy.normalize_name(c): c for c in columns}
+    named = []
+    for c in labels.columns:
+        if c in columns or c in used:
+            continue
+        close = by_norm.get(taxonomy.normalize_name(str(c))) or next(iter(difflib.get_close_matches(
+            str(c), list(columns), n=1, cutoff=0.8)), None)
+        if close is None and not _probability_like(labels[c]):
+            continue
+        named.append(f"'{c}'" + (f" (did you mean '{close}'?)" if close else ""))
+    if named:
+        log.warning("labels table column(s) not used, being no label of the taxonomy mapper: %s", ", ".join(named))
+
+
+def _probability_like(col: pd.Series) -> bool:
+    if not (pd.api.types.is_bool_dtype(col.dtype) or pd.api.types.is_float_dtype(col.dtype)):
+        return False
+    values = col.dropna().astype(float)
+    return bool(len(values)) and bool(((values >= 0) & (values <= 1)).all())
 
 
 def _version() -> str:
@@ -336,7 +390,7 @@ def build_training_set_files(labels_path: str | Path, feature_paths: Sequence[st
     df, report = build_training_set(labels, features, mapper=mapper, cfg=cfg, class_map=extra, **kwargs)
     df.attrs.update({"labels_file": str(labels_path), "feature_files": [str(f) for f in files],
                      "taxonomy_map": str(mapper_path)})
-    write_table(df, output)
+    write_table(df, output, hdf_keys=("coordinates",))  # HDF5: /df, /coordinates, /dmdt as the reference
     # the unmatched labels were reported above (a warning); the summary does not repeat them
     log.info("wrote %s: %d labelled sources (matched by %s)", output, len(df), report.match)
     return report

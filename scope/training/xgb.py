@@ -12,6 +12,11 @@ by the best mean cross-validated AUC with early stopping:
 Fixed reference bugs: the ``colsample_bytree`` grid and the ``eta_list`` (or ``eta``) list are the
 ones configured; the seed is passed to training; the final model is the early-stopped booster cut
 at its best iteration instead of a second full retraining.
+
+Early stopping watches ``early_stopping_metric`` (default ``logloss``) on the validation split,
+not ``eval_metric`` (AUC) as the reference did: on small validation splits AUC reaches 1.0 within
+a few rounds, so training stopped after 1-4 rounds with every score still near the base score
+(on the demo sky, 3 classes never scored above 0.5 and test ROC AUC was 0.02-0.14 lower).
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ log = logging.getLogger(__name__)
 DEFAULT_GRID = {"max_depth": [3, 8, 2], "min_child_weight": [1, 6, 2], "subsample": [6, 11, 2],
                 "colsample_bytree": [6, 11, 2]}
 DEFAULT_OTHER = {"eta_list": [0.3, 0.2, 0.1, 0.05], "nfold": 5, "metrics": ["auc"],
-                 "objective": "binary:logistic", "eval_metric": "auc", "early_stopping_rounds": 10,
-                 "num_boost_round": 999}
+                 "objective": "binary:logistic", "eval_metric": "auc", "early_stopping_metric": "logloss",
+                 "early_stopping_rounds": 10, "num_boost_round": 999}
 
 
 @dataclass
@@ -45,6 +50,7 @@ class XGBSettings:
     metrics: list = field(default_factory=lambda: ["auc"])
     objective: str = "binary:logistic"
     eval_metric: str = "auc"
+    early_stopping_metric: str = "logloss"
     early_stopping_rounds: int = 10
     num_boost_round: int = 999
 
@@ -67,6 +73,7 @@ def settings_from_config(cfg: Mapping) -> XGBSettings:
     return XGBSettings(grid=grid_cfg, eta_list=[float(e) for e in eta], nfold=int(other["nfold"]),
                        metrics=list(other["metrics"]), objective=str(other["objective"]),
                        eval_metric=str(other["eval_metric"]),
+                       early_stopping_metric=str(other.get("early_stopping_metric") or other["eval_metric"]),
                        early_stopping_rounds=int(other["early_stopping_rounds"]),
                        num_boost_round=int(other["num_boost_round"]))
 
@@ -84,9 +91,14 @@ def start_params(settings: XGBSettings, scale_pos_weight: float, seed: int) -> d
         "max_depth": g["max_depth"][0], "min_child_weight": g["min_child_weight"][0],
         "eta": settings.eta_list[0], "subsample": g["subsample"][0] / 10,
         "colsample_bytree": g["colsample_bytree"][0] / 10,
-        "objective": settings.objective, "eval_metric": settings.eval_metric,
+        "objective": settings.objective, "eval_metric": eval_metrics(settings),
         "scale_pos_weight": float(scale_pos_weight), "seed": int(seed),
     }
+
+
+def eval_metrics(settings: XGBSettings) -> list[str]:
+    """Metrics evaluated while boosting; XGBoost stops early on the last one (the stopping metric)."""
+    return list(dict.fromkeys([settings.eval_metric, settings.early_stopping_metric]))
 
 
 #: below this many matrix cells, one thread beats several (threads spin on tiny trees)
@@ -176,8 +188,8 @@ def train_booster(dtrain, dval, params: dict, settings: XGBSettings, *, xgb_mode
                         early_stopping_rounds=settings.early_stopping_rounds, verbose_eval=False,
                         xgb_model=xgb_model)
     best_iteration = int(getattr(booster, "best_iteration", booster.num_boosted_rounds() - 1))
-    log.info("xgboost: best validation %s %.4f at round %d", params.get("eval_metric", "auc"),
-             float(getattr(booster, "best_score", float("nan"))), best_iteration + 1)
+    log.debug("xgboost: best validation %s %.4f at round %d", settings.early_stopping_metric,
+              float(getattr(booster, "best_score", float("nan"))), best_iteration + 1)
     trimmed = booster[: best_iteration + 1]
     trimmed.feature_names = booster.feature_names
     return trimmed, best_iteration

@@ -31,3 +31,13 @@ def test_read_only_output_folder_is_refused(read_only_dir):
         ensure_writable_dir(read_only_dir)
     with pytest.raises(DataError, match="cannot create"):
         ensure_writable_dir(read_only_dir / "sub")
+
+
+def test_output_folder_probe_without_creating(tmp_path, read_only_dir):
+    target = tmp_path / "x" / "y"
+    assert ensure_writable_dir(target, create=False) == target and not (tmp_path / "x").exists()
+    with pytest.raises(DataError, match="not writable"):
+        ensure_writable_dir(read_only_dir / "sub" / "deeper", create=False)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(DataError, match="is not a folder"):
+        ensure_writable_dir(tmp_path / "file" / "sub", create=False)

@@ -133,3 +133,46 @@ def test_gcn_source_lists_keyed_by_object_name(work):
     assert merged["obj_id"].tolist() == ["ZTF_a_1", "b_2"] and merged["n_lightcurves"].tolist() == [2, 1]
     meta = json.loads((work / "preds_dnn_xgb" / f"merged_{name}_meta.json").read_text())
     assert set(meta) <= {"ZTF_a_1", "b_2"}
+
+
+def _mark(root, alg, field, complete, n_files=1, total=8):
+    path = root / f"preds_{alg}" / f"field_{field}" / f"field_{field}.parquet"
+    df = read_table(path)
+    df.attrs["coverage"] = {"complete": complete, "scope": "field" if complete else "files", "field": str(field),
+                            "feature_files": [{"path": f"/f/{k}.parquet", "name": f"{k}.parquet"}
+                                              for k in range(total if complete else n_files)],
+                            "field_feature_files": total}
+    write_table(df, path)
+
+
+def test_a_partial_table_is_never_merged_over_a_complete_one(work, capsys):
+    _write(work, 301, dnn_ids=(1, 2, 3, 4, 5), xgb_ids=(1,))
+    _mark(work, "dnn", 301, True)
+    _mark(work, "xgb", 301, False)  # e.g. written by a run on one quadrant's file
+    assert main(["--specific-field", "301"]) == 1
+    err = capsys.readouterr().err
+    assert "preds_xgb/field_301/field_301.parquet holds predictions for part of the field only (1 of 8" in err
+    assert not (work / "preds_dnn_xgb" / "field_301.parquet").exists()
+
+
+def test_partial_fields_are_refused_and_the_others_combined(work, capsys):
+    _write(work, 301)
+    _write(work, 302)
+    _mark(work, "dnn", 301, True)
+    _mark(work, "xgb", 301, True)
+    _mark(work, "dnn", 302, False)
+    assert main([]) == 1
+    out = work / "preds_dnn_xgb"
+    combined = read_table(out / "field_301.parquet")
+    assert combined.attrs["coverage"]["xgb"]["complete"] is True
+    assert not (out / "field_302.parquet").exists()
+    assert "1 of 2 prediction set(s) not combined" in capsys.readouterr().err
+    assert json.loads((out / "fields.json").read_text()) == [301]
+
+
+def test_read_only_output_folder_is_refused_before_any_table_is_read(work, read_only_dir, capsys):
+    _write(work)
+    (work / "preds_xgb" / "field_301" / "field_301.parquet").write_bytes(b"not a parquet file")
+    assert main(["--specific-field", "301", "--combined-preds-dirname", str(read_only_dir / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "not writable" in err and str(read_only_dir) in err and "cannot read" not in err

@@ -185,7 +185,7 @@ def test_reference_release_xgb_model_without_card(project, caplog):
     feats = _legacy_features(work, cfg)
     assert _run("--paths-models", str(model), "--model-class-names", "vnv", "--features-file", str(feats),
                 "--field", "0", "--scale-features", "none") == 0
-    preds = read_table(work / "preds_xgb" / "field_0" / "field_0.parquet")
+    preds = read_table(work / "preds_xgb" / "field_0" / "part_legacy_features.parquet")  # one file: a part
     np.testing.assert_allclose(preds["vnv_xgb"], np.load(work / "vnv_reference_io.npz")["xgb_scores"], atol=1e-5)
     # without --scale-features none, card-less models need training-set statistics
     assert _run("--paths-models", str(model), "--features-file", str(feats), "--field", "0") == 1
@@ -198,7 +198,7 @@ def test_reference_release_dnn_model_and_a_dnn_group(project, dnn_models, capsys
     feats = _legacy_features(work, cfg)
     assert _run("--paths-models", str(model), "--features-file", str(feats), "--field", "0",
                 "--scale-features", "none", "--float-convert-types", "64", "64") == 0
-    preds = read_table(work / "preds_dnn" / "field_0" / "field_0.parquet")
+    preds = read_table(work / "preds_dnn" / "field_0" / "part_legacy_features.parquet")  # one file: a part
     np.testing.assert_allclose(preds["vnv_dnn"], np.load(work / "vnv_reference_io.npz")["scores"].ravel(), atol=1e-5)
     # both algorithms of a project in one pass over the features
     shutil.copytree(dnn_models[0] / "models_dnn", work / "models_dnn")

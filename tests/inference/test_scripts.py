@@ -72,3 +72,22 @@ kowalski:
     assert "already exists" in capsys.readouterr().err
     assert main(["--group-name", "experiment", "--algorithm", "xgb", "--filename", "scripts/preds.sh",
                  "--overwrite"]) == 0
+
+
+def test_script_output_is_one_message_per_line_without_warnings_about_its_own_flags(project, tmp_path):
+    from tests.inference.synthetic import training_set
+    from tools.scope_train import main as train_main
+
+    work, cfg = project
+    write_table(training_set(cfg), work / "training_set.parquet")
+    # a model trained with another scaling than the --scale-features the script passes (min_max)
+    assert train_main(["--tag", "vnv", "--algorithm", "xgb", "--path-dataset", "training_set.parquet", "--skip-cv",
+                       "--save", "--scale-features", "median_std", "-q"]) == 0
+    write_table(feature_table(cfg, n=25), work / "generated_features" / "field_301" /
+                "gen_features_field_301_ccd_2_quad_3.parquet")
+    assert main(["--group-name", "experiment", "--algorithm", "xgb", "--feature-directory", "generated_features",
+                 "--use-custom-python", "--path-to-python", sys.executable]) == 0
+    done = _bash(work / "get_all_preds_xgb.sh", "301", cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["xgb inference", "Running inference of 2 xgb model(s) on 301...", "done"]
+    assert "--scale-features" not in done.stderr and "warning" not in done.stderr.lower(), done.stderr

@@ -94,3 +94,21 @@ def test_legacy_reference_model_can_be_continued(project, training_file, real_da
     r = train(cfg, "vnv", algorithm="dnn", path_dataset=training_file, epochs=1, pre_trained_model=str(legacy))
     assert r.card["pre_trained_model"] == str(legacy)
     assert r.card["scaling"]["source"] == "training split"  # the reference saved no statistics
+
+
+def test_dnn_training_output_is_short_lines_not_keras_dumps(project, training_file, capfd):
+    """Generated training lines pass --verbose: one short line per epoch, none of Keras's own
+    500-character lines or TensorFlow's retracing notices; --verbose 2 brings Keras's back."""
+    rc = main(["--tag", "vnv", "--path-dataset", str(training_file), "--epochs", "3", "--patience", "5",
+               "--weights-only", "--verbose", "--random-state", "1"])
+    assert rc == 0
+    out, err = capfd.readouterr()
+    lines = (out + err).splitlines()
+    epochs = [ln for ln in lines if " dnn epoch " in ln]
+    assert [ln.split(":")[0] for ln in epochs] == ["vnv dnn epoch 1/3", "vnv dnn epoch 2/3", "vnv dnn epoch 3/3"]
+    assert all("val_loss" in ln for ln in epochs)
+    assert max(len(ln) for ln in lines) < 200, max(lines, key=len)
+    assert not [ln for ln in lines if "Epoch 1/3" in ln or "retracing" in ln.lower() or "step - " in ln]
+    assert main(["--tag", "vnv", "--path-dataset", str(training_file), "--epochs", "1", "--verbose", "2",
+                 "--weights-only"]) == 0
+    assert "/step - " in capfd.readouterr().out  # Keras's own epoch line

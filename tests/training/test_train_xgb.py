@@ -135,3 +135,21 @@ def test_feature_stats_config_uses_config_statistics(project, training_file, fas
     r = train(cfg, "pnp", algorithm="xgb", path_dataset=training_file, skip_cv=True, feature_stats="config")
     assert r.card["scaling"]["source"] == "config feature_stats"
     assert r.card["scaling"]["params"]["f1_power_ELS_ECE_EAOV"] == {"shift": 0.0, "scale": 2.0}
+
+
+def test_rare_class_is_not_stopped_before_it_learns(project, synthetic):
+    """Early stopping watches the validation log loss: validation AUC of a rare, easy class reaches
+    1.0 within a round or two, and stopping on it (the reference) left every score near the base
+    score, so no source ever passed 0.5. The card also records the best cut on the validation split."""
+    from scope.tables import write_table
+    from scope.training.train import train
+
+    folder, cfg = project
+    write_table(synthetic(cfg, n=800, seed=4, fractions=(0.6, 0.06, 0.19, 0.05, 0.1)), folder / "rare.parquet")
+    r = train(cfg, "lpv", algorithm="xgb", path_dataset=folder / "rare.parquet", skip_cv=True, save=True)
+    assert r.card["xgboost"]["best_iteration"] >= 5
+    assert r.metrics["test"]["recall"] >= 0.5 and r.metrics["val"]["recall"] >= 0.5
+    cut = r.card["validation_threshold"]
+    assert cut["n_positive"] == r.metrics["val"]["tp"] + r.metrics["val"]["fn"]
+    assert 0 < cut["best_threshold"] <= cut["max_positive_score"] <= cut["max_score"] <= 1
+    assert cut["f1"] >= r.metrics["val"]["f1_score"]  # the best cut is at least as good as 0.5

@@ -45,12 +45,47 @@ def test_every_line_parses_and_one_trains(project, training_file, capsys):
     assert list((folder / "models_xgb" / "new_experiment" / "rrlyr").glob("rrlyr.*.json"))
 
 
-def test_min_count_and_existing_file(project, training_file, capsys):
+def test_no_class_reaching_min_count_writes_nothing_and_says_why(project, training_file, capsys):
     folder, cfg = project
-    assert script_main(["--filename", "s.sh", "--min-count", "350", "--path-dataset", str(training_file)]) == 0
-    assert _lines(folder / "s.sh") == []
+    assert script_main(["--filename", "s.sh", "--min-count", "350", "--path-dataset", str(training_file)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2, err  # the warning about classes without labels, then the error
+    assert err[-1].startswith("create-training-script: error: no training line to write")
+    assert "no class reaches --min-count 350 positives (most: vnv" in err[-1]
+    assert not (folder / "s.sh").exists()
+
+
+def test_existing_file_is_kept(project, training_file, capsys):
+    folder, cfg = project
+    (folder / "s.sh").write_text("# mine\n")
     rc = script_main(["--filename", "s.sh", "--path-dataset", str(training_file)])
     assert rc == 1 and "s.sh already exists" in capsys.readouterr().err
+    assert (folder / "s.sh").read_text() == "# mine\n"
+
+
+def test_label_values_outside_0_1_are_refused(project, training_file, capsys):
+    from scope.tables import read_table, write_table
+
+    folder, cfg = project
+    df = read_table(training_file)
+    df.loc[:4, "periodic"] = 75.0  # percent instead of a probability
+    write_table(df, folder / "pct.parquet")
+    assert script_main(["--filename", "s.sh", "--min-count", "10", "--path-dataset", "pct.parquet"]) == 1
+    err = capsys.readouterr().err
+    assert "label values outside [0, 1]" in err and "'periodic' (5, e.g. 75)" in err
+    assert not (folder / "s.sh").exists()
+    rc = train_main(["--tag", "pnp", "--algorithm", "xgb", "--path-dataset", "pct.parquet", "--skip-cv"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "label values outside [0, 1]" in err and "'periodic' (5, e.g. 75)" in err
+
+
+def test_classes_without_label_columns_are_named_once(project, training_file, capsys):
+    folder, cfg = project
+    assert script_main(["--filename", "s.sh", "--min-count", "50", "--path-dataset", str(training_file)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    warned = [ln for ln in err if "no label column" in ln]
+    assert len(warned) == 1 and "agn ('AGN')" in warned[0]
+    assert len(err) <= 3, err  # a summary, not one line per class
 
 
 def test_pre_trained_group_and_train_all(project, training_file):

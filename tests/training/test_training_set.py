@@ -33,7 +33,8 @@ def test_build_by_id_with_class_names(project, features, capsys):
     labels = pd.DataFrame({"id": [features["_id"][0], features["_id"][30], 42], "class": ["rrab", "EW;flare", "ea"]})
     labels.to_csv(folder / "truth.csv", index=False)
     assert main(["--labels", "truth.csv", "--features", "features", "--output", "ts.parquet"]) == 0
-    assert "1 of 3 labels found no features" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("1 of 3 labels found no features") == 1  # said once, not three times
     ts = read_table(folder / "ts.parquet")
     assert list(ts.columns)[-1] == "ztf_id" and ts["ztf_id"].tolist() == [features["_id"][0], features["_id"][30]]
     row = ts.iloc[0]
@@ -104,3 +105,53 @@ def test_built_set_trains(project, synthetic):
     for tag in ("vnv", "rrlyr"):
         r = train(cfg, tag, algorithm="xgb", path_dataset=folder / "built.parquet", skip_cv=True)
         assert r.metrics["test"]["roc_auc"] >= 0.9
+
+
+def test_label_values_outside_0_1_are_refused_by_column_and_count(project, features, capsys):
+    folder, cfg = project
+    labels = pd.DataFrame({"ztf_id": features["_id"][:4], "variable": [1.0, 2.0, 0.5, 100.0],
+                           "RR Lyrae": [0.0, -1.0, 1.0, 0.0], "EW": [0.0, 0.0, 1.0, np.nan]})
+    labels.to_csv(folder / "t.csv", index=False)
+    assert main(["--labels", "t.csv", "--features", "features", "--output", "ts.parquet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "outside [0, 1]" in err and "'variable' (2, e.g. 2)" in err and "'RR Lyrae' (1, e.g. -1)" in err
+    assert "EW" not in err and not (folder / "ts.parquet").exists()
+
+
+def test_unknown_label_columns_are_named_in_a_warning(project, features, capsys):
+    from scope.tables import read_table
+
+    folder, cfg = project
+    labels = pd.DataFrame({"ztf_id": features["_id"][:3], "variable": [1.0, 0.0, 1.0],
+                           "RR lyrae": [1.0, 0.0, 0.0],      # misspelt: would silently be "not RR Lyrae"
+                           "is_weird": [0.0, 1.0, 0.0],       # a probability-like column of no label
+                           "mag": [15.2, 17.9, 19.0]})        # a plain value column: not a label
+    labels.to_csv(folder / "t.csv", index=False)
+    assert main(["--labels", "t.csv", "--features", "features", "--output", "ts.parquet"]) == 0
+    warned = [ln for ln in capsys.readouterr().err.splitlines() if "not used" in ln]
+    assert len(warned) == 1
+    assert "'RR lyrae' (did you mean 'RR Lyrae'?)" in warned[0] and "'is_weird'" in warned[0]
+    assert "mag" not in warned[0]
+    assert read_table(folder / "ts.parquet")["RR Lyrae"].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_hdf5_training_set_carries_coordinates_like_the_reference(project, features):
+    from scope.tables import read_table
+
+    folder, cfg = project
+    labels = pd.DataFrame({"ztf_id": features["_id"][:5], "variable": [1.0, 0.0, 1.0, 0.0, 1.0]})
+    labels.to_csv(folder / "t.csv", index=False)
+    assert main(["--labels", "t.csv", "--features", "features", "--output", "ts.h5"]) == 0
+    with pd.HDFStore(folder / "ts.h5", mode="r") as store:
+        assert sorted(store.keys()) == ["/coordinates", "/df", "/dmdt"]
+        coords = store.get("coordinates")
+        assert "coordinates" not in store.get("df").columns
+    lon, lat = coords.iloc[2]["radec_geojson"]["coordinates"]
+    assert lon == pytest.approx(features["ra"][2] - 180.0) and lat == pytest.approx(features["dec"][2])
+    assert coords.iloc[2]["radec_geojson"]["type"] == "Point"
+    ts = read_table(folder / "ts.h5")
+    assert ts["coordinates"].iloc[0]["radec_geojson"]["coordinates"][1] == pytest.approx(features["dec"][0])
+    # parquet keeps the same column
+    assert main(["--labels", "t.csv", "--features", "features", "--output", "ts.parquet"]) == 0
+    assert read_table(folder / "ts.parquet")["coordinates"].iloc[0]["radec_geojson"]["type"] == "Point"
