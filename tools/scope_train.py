@@ -106,11 +106,13 @@ def _body(args: argparse.Namespace) -> int:
 
     cfg = load_config_for(args)
     suffix = ... if args.period_suffix is None else args.period_suffix
-    # the library's closing line names the saved model; it is not printed a second time here
-    train(cfg, args.tag, algorithm=args.algorithm, path_dataset=args.path_dataset, group=args.group,
-          period_suffix=suffix, job_type=args.job_type, gpu=args.gpu, run_sweeps=args.run_sweeps,
-          plot_model=args.plot_model, models_dir=args.models_dir,
-          verbose=int(args.verbose or 0), progress=not args.quiet, **overrides_from_args(args))
+    # the saved model's path is the command's output (stdout, for scripts); the log line does not repeat it
+    result = train(cfg, args.tag, algorithm=args.algorithm, path_dataset=args.path_dataset, group=args.group,
+                   period_suffix=suffix, job_type=args.job_type, gpu=args.gpu, run_sweeps=args.run_sweeps,
+                   plot_model=args.plot_model, models_dir=args.models_dir,
+                   verbose=int(args.verbose or 0), progress=not args.quiet, **overrides_from_args(args))
+    if result.model_path:
+        print(result.model_path)
     return 0
 
 
