@@ -105,7 +105,7 @@ def docs_sky(tmp_path_factory):
     work = root / "scope"
     work.mkdir()
     # a tiny sky (2 CCDs x 4 quadrants, a short survey) with enough variables for --min-count 100
-    _sh(["scope-demo-data", "--field", "301", "--n-per-quad", "30", "--years", "0.7", "--seed", "11"], work, env)
+    _sh(["scope-demo-data", "--field", "301", "--n-per-quad", "40", "--years", "0.7", "--seed", "11"], work, env)
     _sh(["scope-initialize"], work, env)  # keeps the demo's config.yaml, writes tools/ and the defaults copy
     update_user_config(work / "config.yaml", {
         "data": {"features_path": "generated_features/field_301"},  # get-features reads the local catalog
