@@ -17,14 +17,17 @@ from scope.errors import DataError
 from scope.generation.assemble import assemble_columns, ontological_columns
 from scope.generation.checkpoint import Checkpoint, run_key
 from scope.generation.options import GenerateOptions, RunSummary
-from scope.generation.selection import bright_star_cut, quadrant_from_file, quadrant_sources, read_source_list
+from scope.generation.selection import (bright_star_cut, check_quadrant, quadrant_from_file, quadrant_sources,
+                                        read_close_source_list, read_source_list)
 from scope.lightcurves.batch import LightCurveBatch
-from scope.tables import update_json, write_table
+from scope.tables import ensure_writable_dir, parquet_attrs, remove_stale_temps, update_json, write_table
 
 log = logging.getLogger(__name__)
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 PROGRAMIDS = (1, 2, 3)
+#: Summary name of the epochs of programs other than :data:`PROGRAMIDS`.
+OTHER_PROGRAMS = "of other programs"
 
 
 def _now() -> str:
@@ -39,44 +42,63 @@ def output_path(base: Path, opts: GenerateOptions) -> Path:
     return root / f"field_{opts.field}" / f"{opts.filename}_field_{opts.field}_ccd_{opts.ccd}_quad_{opts.quad}.parquet"
 
 
-def fetch_and_clean(source, ids: np.ndarray, opts: GenerateOptions, summary: RunSummary) -> LightCurveBatch:
-    """All light curves of ``ids``, cleaned; drops are counted in ``summary`` by reason."""
+def fetch_and_clean(source, ids: np.ndarray, opts: GenerateOptions, summary: RunSummary,
+                    bar=None) -> LightCurveBatch:
+    """All light curves of ``ids``, cleaned; drops and removed epochs are counted in ``summary``.
+
+    Light curves are fetched untrimmed, so that every epoch removed (of other programs, after
+    ``max_timestamp_hjd``, implausible, thinned ...) is counted by the step that removed it.
+    ``bar`` advances by the light curves that are dropped here.
+    """
     chunk = max(1, int(opts.query_size_limit))
     batches = []
-    for start in tqdm(range(0, len(ids), chunk), desc="fetching light curves", disable=None if opts.progress else True,
-                      leave=False):
+    for start in range(0, len(ids), chunk):
         part = ids[start:start + chunk]
-        batch = source.lightcurves(part, max_timestamp_hjd=opts.max_timestamp_hjd, programids=PROGRAMIDS)
+        batch = source.lightcurves(part)
         missing = len(part) - len(batch)
-        if missing:
-            summary.drop("without a light curve", missing)
-        cleaned, reasons = clean_batch(batch, min_n_points=opts.min_n_lc_points,
-                                       min_cadence_minutes=opts.min_cadence_minutes)
+        summary.drop("without a light curve", missing)
+        summary.epochs_in += len(batch.t)
+        n_points = len(batch.t)
+        batch = batch.trim(programids=PROGRAMIDS)
+        summary.remove_epochs(OTHER_PROGRAMS, n_points - len(batch.t))
+        cleaned, reasons, epochs = clean_batch(batch, min_n_points=opts.min_n_lc_points,
+                                               min_cadence_minutes=opts.min_cadence_minutes,
+                                               max_timestamp_hjd=opts.max_timestamp_hjd,
+                                               mag_range=opts.mag_range, time_window=opts.time_window)
         for reason, count in reasons.items():
             summary.drop(reason, count)
+        for step, count in epochs.items():
+            summary.remove_epochs(step, count)
+        if bar is not None:
+            bar.update(len(part) - len(cleaned))
         batches.append(cleaned)
     return LightCurveBatch.concat(batches)
 
 
 def clean_batch(batch: LightCurveBatch, *, min_n_points: int, min_cadence_minutes: float,
-                max_timestamp_hjd: float | None = None) -> tuple[LightCurveBatch, dict]:
-    """Clean every light curve of a batch; return the survivors and drop counts by reason."""
+                max_timestamp_hjd: float | None = None, mag_range=None,
+                time_window=None) -> tuple[LightCurveBatch, dict, dict]:
+    """Clean every light curve of a batch.
+
+    Returns the survivors, dropped light curves by reason, and removed epochs by step.
+    """
     from scope.features.clean import clean_lightcurves
 
     res = clean_lightcurves(batch.t, batch.m, batch.e, batch.offsets, flags=batch.flags,
                             max_timestamp_hjd=max_timestamp_hjd, min_cadence_minutes=min_cadence_minutes,
-                            min_n_points=min_n_points)
+                            min_n_points=min_n_points, mag_range=mag_range, time_window=time_window)
     kept = res.kept
     cleaned = LightCurveBatch(ids=batch.ids, offsets=res.offsets, t=res.t, m=res.m, e=res.e,
                               flags=batch.flags[res.index], programid=batch.programid[res.index], ra=batch.ra,
                               dec=batch.dec, band=batch.band, field=batch.field, ccd=batch.ccd, quad=batch.quad,
                               source=batch.source)
-    return cleaned.subset(kept), res.drop_summary()
+    return cleaned.subset(kept), res.drop_summary(), res.epochs_removed
 
 
 def generate_features(cfg: Mapping, opts: GenerateOptions, *, source=None, catalogs=None,
-                      base: Path | None = None, sources: pd.DataFrame | None = None) -> tuple[pd.DataFrame, RunSummary]:
-    """Run generate-features and return the feature table and a summary.
+                      base: Path | None = None, sources: pd.DataFrame | None = None,
+                      bar=None) -> tuple[pd.DataFrame, RunSummary]:
+    """Run generate-features on one quadrant or source list; return the feature table and a summary.
 
     Parameters
     ----------
@@ -89,44 +111,219 @@ def generate_features(cfg: Mapping, opts: GenerateOptions, *, source=None, catal
     sources : pandas.DataFrame, optional
         ``_id, ra, dec`` (+ ``fritz_name``) to work on, bypassing quadrant/source-list selection
         (the bright-star cut still applies unless ``opts.skip_close_sources``).
+    bar : tqdm, optional
+        Progress bar to advance (one unit per selected source); default: a bar of this run's own.
 
     Returns
     -------
     (pandas.DataFrame, RunSummary)
         The features (one row per light curve written) and what happened.
+
+    Raises
+    ------
+    DataError
+        An impossible or empty selection (CCD outside 1-16, quadrant outside 1-4, a field or
+        quadrant without light curves, an empty source list, ids none of which has a light
+        curve), an unwritable output folder, a corrupt light-curve file, or a partial
+        (``--stop-early``) run that would replace a complete feature file. Nothing is written then.
     """
     from scope import cli
-    from scope.catalogs import open_catalogs
     from scope.lightcurves.sources import open_source
 
     t0 = time.time()
     start_time = _now()
-    summary = RunSummary()
     base = Path(base) if base is not None else cli.base_dir(cfg, opts.base_dir)
     if opts.quadrant_file:
         qfile = Path(opts.quadrant_file)
         if not qfile.is_absolute():
             qfile = base / opts.dirname / "slurm" / qfile
         opts.field, opts.ccd, opts.quad = quadrant_from_file(qfile, opts.quadrant_index)
+    elif not opts.specific_ids and sources is None:
+        check_quadrant(opts.field, opts.ccd, opts.quad)
+    if opts.do_cesium:
+        from scope.generation.cesium_features import check_cesium
+
+        check_cesium(opts.cesium_features)
+    out = output_path(base, opts)
+    prepare_outputs(base, opts, out)
     if source is None:
         source = open_source(cfg, catalog=opts.source_catalog, source=opts.source)
+    if sources is None:
+        sources = select_sources(opts, source, base)
+    elif not len(sources):
+        raise DataError("no sources given to compute features for")
+    return _generate_selected(cfg, opts, sources.reset_index(drop=True), source=source, catalogs=catalogs,
+                              base=base, out=out, bar=bar, t0=t0, start_time=start_time)
 
-    # 1. select
-    if sources is not None:
-        sources = sources.reset_index(drop=True)
-    elif opts.specific_ids:
-        if not opts.fg_dataset:
+
+def generate_field(cfg: Mapping, opts: GenerateOptions, *, source=None, catalogs=None,
+                   base: Path | None = None) -> RunSummary:
+    """Several quadrants of a field in one process (``--whole-field``, ``--ccd-range``, ``--quad-range``).
+
+    Each quadrant is computed exactly as a separate one-quadrant run would compute it (same
+    selection, frequency grid, files, ``meta.json`` entry); the source, the catalogs and the
+    compiled kernels are shared. Quadrants whose feature file already holds a complete run with the
+    same parameters are skipped (unless ``opts.restart``), so a killed run resumes where it stopped;
+    unpopulated quadrants and quadrants without light curves of enough epochs are skipped and counted.
+
+    Returns
+    -------
+    RunSummary
+        The field's totals, with per-state quadrant counts.
+
+    Raises
+    ------
+    DataError
+        The field has no light curves in the selected CCDs/quadrants, or none has enough epochs.
+    """
+    from scope import cli
+    from scope.lightcurves.sources import open_source
+
+    t0 = time.time()
+    base = Path(base) if base is not None else cli.base_dir(cfg, opts.base_dir)
+    ccds = list(opts.ccds or range(1, 17))
+    quads = list(opts.quads or range(1, 5))
+    for ccd in ccds:
+        for quad in quads:
+            check_quadrant(opts.field, ccd, quad)
+    if opts.do_cesium:
+        from scope.generation.cesium_features import check_cesium
+
+        check_cesium(opts.cesium_features)
+    if opts.save:
+        ensure_writable_dir(output_path(base, opts.for_quadrant(ccds[0], quads[0])).parent)
+        ensure_writable_dir(base / opts.dirname)
+    if source is None:
+        source = open_source(cfg, catalog=opts.source_catalog, source=opts.source)
+    where = f"CCDs {_span(ccds)}, quadrants {_span(quads)}"
+    populated = set(source.quadrants(opts.field))
+    if not populated:
+        raise DataError(f"field {opts.field} has no light curves in {source.catalog}")
+    wanted = [(c, q) for c in ccds for q in quads if (c, q) in populated]
+    if not wanted:
+        raise DataError(f"field {opts.field} has no light curves in {where} of {source.catalog}")
+    summary = RunSummary(field=opts.field)
+    summary.quadrants = {"computed": 0, "already done": 0, "without light curves": 0}
+    plan = []
+    for ccd, quad in wanted:
+        q_opts = opts.for_quadrant(ccd, quad)
+        out = output_path(base, q_opts)
+        if not opts.restart and already_done(out, q_opts, source):
+            log.debug("field %d ccd %d quad %d: already done (%s)", opts.field, ccd, quad, out)
+            summary.quadrants["already done"] += 1
+            continue
+        selected = quadrant_sources(source, opts.field, ccd, quad, minobs=opts.min_n_lc_points,
+                                    limit=opts.query_size_limit if opts.stop_early else None)
+        if not len(selected):
+            log.debug("field %d ccd %d quad %d: no light curves with >= %d epochs", opts.field, ccd, quad,
+                      opts.min_n_lc_points)
+            summary.quadrants["without light curves"] += 1
+            continue
+        plan.append((q_opts, out, selected))
+    if not plan and not summary.quadrants["already done"]:
+        raise DataError(f"field {opts.field} has no light curves with at least {opts.min_n_lc_points} epochs "
+                        f"in {where} of {source.catalog}")
+    if catalogs is None and plan:
+        catalogs = _open_catalogs_or_none(cfg, opts)
+    bar = tqdm(total=sum(len(sel) for _, _, sel in plan), desc=f"field {opts.field}", unit="lc",
+               disable=None if opts.progress else True, dynamic_ncols=True)
+    try:
+        for q_opts, out, selected in plan:
+            bar.set_postfix_str(f"CCD {q_opts.ccd} quad {q_opts.quad}", refresh=False)
+            prepare_outputs(base, q_opts, out)
+            _, part = _generate_selected(cfg, q_opts, selected, source=source, catalogs=catalogs, base=base,
+                                         out=out, bar=bar, t0=time.time(), start_time=_now())
+            summary.add(part)
+            summary.quadrants["computed"] += 1
+    finally:
+        bar.close()
+    summary.output = output_path(base, opts.for_quadrant(ccds[0], quads[0])).parent if opts.save else None
+    summary.seconds = time.time() - t0
+    return summary
+
+
+def _span(values: list[int]) -> str:
+    return f"{values[0]}" if len(values) == 1 else f"{values[0]}-{values[-1]}"
+
+
+def select_sources(opts: GenerateOptions, source, base: Path) -> pd.DataFrame:
+    """``_id, ra, dec`` (+ ``fritz_name``) of the run: a quadrant's, a source list's, or the saved list's.
+
+    Raises :class:`DataError` when the selection is empty, naming what was empty.
+    """
+    limit = opts.query_size_limit if opts.stop_early else None
+    if opts.specific_ids:
+        if opts.fg_dataset:
+            path = Path(opts.fg_dataset)
+            path = path if path.is_absolute() else base / path
+            sources = read_source_list(path, source, limit=limit)
+        elif opts.skip_close_sources:
+            path = base / opts.dirname / opts.close_sources_file
+            sources = read_close_source_list(path, limit=limit)
+        else:
             raise DataError("--doSpecificIDs needs --fg-dataset (or feature_generation.dataset)")
-        path = Path(opts.fg_dataset)
-        path = path if path.is_absolute() else base / path
-        sources = read_source_list(path, source, limit=opts.query_size_limit if opts.stop_early else None)
-    else:
-        sources = quadrant_sources(source, opts.field, opts.ccd, opts.quad, minobs=opts.min_n_lc_points,
-                                   limit=opts.query_size_limit if opts.stop_early else None)
+        if not len(sources):
+            raise DataError(f"source list {path} holds no sources")
+        return sources
+    sources = quadrant_sources(source, opts.field, opts.ccd, opts.quad, minobs=opts.min_n_lc_points, limit=limit)
+    if not len(sources):
+        if not source.quadrants(opts.field):
+            raise DataError(f"field {opts.field} has no light curves in {source.catalog}")
+        raise DataError(f"field {opts.field}, CCD {opts.ccd}, quadrant {opts.quad} has no light curves with at "
+                        f"least {opts.min_n_lc_points} epochs in {source.catalog}")
+    return sources
+
+
+def prepare_outputs(base: Path, opts: GenerateOptions, out: Path) -> None:
+    """Before any work: output folders writable, a killed run's temporary files gone, no partial overwrite."""
+    if not opts.save:
+        return
+    ensure_writable_dir(out.parent)
+    ensure_writable_dir(base / opts.dirname)  # meta.json and the specific-ids source list
+    if opts.checkpoint_dir:
+        ensure_writable_dir(opts.checkpoint_dir)
+    remove_stale_temps(out)
+    if opts.stop_early and out.exists() and not parquet_attrs(out).get("partial"):
+        raise DataError(f"refusing to replace the complete feature file {out} with a partial (--stop-early) run; "
+                        "choose another --dirname or --filename, or remove the file")
+
+
+def already_done(out: Path, opts: GenerateOptions, source) -> bool:
+    """Whether ``out`` holds a complete run of these parameters on this source (a quadrant to skip)."""
+    import json
+
+    if not out.exists():
+        return False
+    try:
+        attrs = parquet_attrs(out)
+    except DataError:
+        return False  # unreadable: compute it again
+    wanted = json.loads(json.dumps(opts.fingerprint(), default=str))
+    return (not attrs.get("partial") and attrs.get("parameters") == wanted
+            and attrs.get("ZTF_source_catalog") == getattr(source, "catalog", opts.source_catalog or ""))
+
+
+def _generate_selected(cfg, opts: GenerateOptions, sources: pd.DataFrame, *, source, catalogs, base: Path,
+                       out: Path, bar, t0: float, start_time: str) -> tuple[pd.DataFrame, RunSummary]:
+    """Bright-star cut, fetch and clean, features batch by batch (resumably), and the file."""
+    summary = RunSummary()
     summary.n_input = len(sources)
+    own_bar = bar is None
+    if own_bar:
+        bar = tqdm(total=len(sources), desc="features", unit="lc", disable=None if opts.progress else True,
+                   dynamic_ncols=True)
+    try:
+        df, summary = _compute(cfg, opts, sources, source, catalogs, base, out, bar, summary, t0, start_time)
+    finally:
+        if own_bar:
+            bar.close()
+    return df, summary
+
+
+def _compute(cfg, opts, sources, source, catalogs, base, out, bar, summary, t0, start_time):
     if catalogs is None:
         catalogs = _open_catalogs_or_none(cfg, opts)
-    if len(sources) and not opts.skip_close_sources:
+    if not opts.skip_close_sources:
         if catalogs is None:
             raise DataError("the bright-star exclusion needs Gaia: configure data.catalogs_path or Kowalski, "
                             "or pass --skipCloseSources")
@@ -134,45 +331,42 @@ def generate_features(cfg: Mapping, opts: GenerateOptions, *, source=None, catal
                                            radius=opts.bright_star_radius, xmatch_radius=opts.xmatch_radius,
                                            max_gmag=opts.bright_star_max_gmag)
         summary.drop("near a bright star", len(dropped))
+        bar.update(len(dropped))
         if opts.specific_ids and opts.save:
-            _save_close_source_list(base / opts.dirname / cfg.get("feature_generation", {}).get(
-                "ids_skipGaia", "specific_ids_dropCloseSources.json"), sources)
+            _save_close_source_list(base / opts.dirname / opts.close_sources_file, sources)
 
-    # 2. fetch and clean
-    batch = fetch_and_clean(source, sources["_id"].to_numpy(np.int64), opts, summary)
-    out = output_path(base, opts)
+    batch = fetch_and_clean(source, sources["_id"].to_numpy(np.int64), opts, summary, bar)
+    if opts.specific_ids and len(sources) and summary.dropped.get("without a light curve", 0) == len(sources):
+        raise DataError(f"none of the {len(sources)} sources has a light curve in {source.catalog}")
     if not len(batch):
         log.warning("no light curve survived selection and cleaning")
-        df = pd.DataFrame()
-        return _finish(cfg, df, opts, summary, out, start_time, t0, source, catalogs)
+        return _finish(cfg, pd.DataFrame(), opts, summary, out, start_time, t0, source, catalogs)
 
-    # 3. compute, batch by batch, resumably
     from scope.generation.compute import FeatureComputer
 
     computer = FeatureComputer(opts, batch)
     key = run_key(batch.ids, {**opts.fingerprint(), "grid": computer.grid_params()})
     ckpt_dir = Path(opts.checkpoint_dir) if opts.checkpoint_dir else out.parent / f".{out.stem}.parts"
     ckpt = Checkpoint(ckpt_dir, key)
-    done = ckpt.done(restart=opts.restart)
+    done = ckpt.done(restart=opts.restart) if opts.save else set()
     if done:
         summary.resumed_batches = len(done)
-        log.info("resuming: %d of %d batches already done", len(done), computer.n_batches)
+        log.info("resuming %s: %d of %d batches already done", out.name, len(done), computer.n_batches)
     extra = sources.set_index("_id")
+    cesium = list(opts.cesium_features) if opts.do_cesium else None
     parts = []
-    bar = tqdm(total=len(batch), desc="features", disable=None if opts.progress else True, unit="lc")
     for k in range(computer.n_batches):
         sub = computer.batch(k)
         if k in done:
             parts.append(ckpt.load(k))
-        else:
-            cols = computer.compute(k)
-            cols.update(_catalog_columns(sub, catalogs, cfg, opts))
-            part = assemble_columns(sub, cols, extra)
-            if opts.save:
-                ckpt.save(k, part, done)
-            parts.append(part)
-        bar.update(len(sub))
-    bar.close()
+            bar.update(len(sub))
+            continue
+        cols = computer.compute(k, progress=bar.update)
+        cols.update(_catalog_columns(sub, catalogs, cfg, opts))
+        part = assemble_columns(sub, cols, extra, cesium=cesium)
+        if opts.save:
+            ckpt.save(k, part, done)
+        parts.append(part)
     df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     result = _finish(cfg, df, opts, summary, out, start_time, t0, source, catalogs, provenance=computer.provenance())
     if opts.save:
@@ -262,6 +456,7 @@ def _finish(cfg, df, opts, summary, out, start_time, t0, source, catalogs, prove
         "Gaia_catalog": _gaia(cfg, opts),
         "feature_schema": {"fourier_form": opts.fourier_form, "period_algorithms": list(opts.algorithms)},
         "parameters": opts.fingerprint(),
+        "partial": bool(opts.stop_early),
     }
     if provenance:
         df.attrs["period_search"] = provenance
@@ -293,5 +488,7 @@ def _update_meta(path: Path, opts: GenerateOptions, df: pd.DataFrame, start_time
 
 def generate_features_command(cfg, opts: GenerateOptions) -> RunSummary:
     """What the generate-features command runs: features, written, and the summary."""
+    if opts.multi_quadrant:
+        return generate_field(cfg, opts)
     _, summary = generate_features(cfg, opts)
     return summary
