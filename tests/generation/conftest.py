@@ -24,3 +24,10 @@ def periodic_demo(tmp_path_factory):
     """A quadrant where every object varies (for period recovery)."""
     return make_demo(tmp_path_factory.mktemp("periodic_demo"), "--ccds", "2", "--quads", "3", "--n-per-quad", "60",
                      "--variable-fraction", "1.0", "--seed", "11")
+
+
+@pytest.fixture(scope="session")
+def field_demo(tmp_path_factory):
+    """Field 301 with CCDs 1 and 3, quadrants 1-2 (CCD 2 unpopulated), 25 objects per quadrant."""
+    return make_demo(tmp_path_factory.mktemp("field_demo"), "--ccds", "1", "3", "--quads", "1", "2",
+                     "--n-per-quad", "25", "--seed", "5")

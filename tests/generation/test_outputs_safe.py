@@ -1,0 +1,90 @@
+"""Nothing lost: unwritable folders found before any work, leftovers of killed runs cleared, no partial
+run replacing a complete feature file."""
+
+import shutil
+
+import pytest
+
+from scope.generation import compute as compute_mod
+from scope.lightcurves.sources import ztf_archive
+from scope.tables import parquet_attrs, read_table
+from tools import generate_features
+
+ARGS = ["--field", "301", "--ccd", "1", "--quad", "1", "--doCPU", "--skipCloseSources", "--max-freq", "10",
+        "--samples-per-peak", "2", "--top-n-periods", "5", "--Ncore", "1"]
+
+
+@pytest.fixture
+def work(small_demo, tmp_path, monkeypatch):
+    folder = tmp_path / "work"
+    shutil.copytree(small_demo, folder)
+    monkeypatch.chdir(folder)
+    monkeypatch.delenv("SCOPE_CONFIG", raising=False)
+    return folder
+
+
+def _out(work):
+    return work / "generated_features" / "field_301" / "gen_features_field_301_ccd_1_quad_1.parquet"
+
+
+def test_read_only_output_folder_is_refused_before_any_light_curve_is_read(work, read_only_dir, monkeypatch, capsys):
+    def no_fetch(*args, **kwargs):
+        raise AssertionError("light curves were fetched before the output folder was checked")
+
+    monkeypatch.setattr(ztf_archive.ZTFArchiveSource, "lightcurves", no_fetch)
+    assert generate_features.main([*ARGS, "--output-dir", str(read_only_dir)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(read_only_dir) in err[0], err
+    assert "not writable" in err[0] or "cannot create output folder" in err[0], err
+
+
+def test_read_only_checkpoint_folder_is_refused_before_any_work(work, read_only_dir, monkeypatch, capsys):
+    monkeypatch.setattr(ztf_archive.ZTFArchiveSource, "lightcurves",
+                        lambda *a, **k: (_ for _ in ()).throw(AssertionError("fetched")))
+    assert generate_features.main([*ARGS, "--checkpoint-dir", str(read_only_dir / "parts")]) == 1
+    assert "read_only" in capsys.readouterr().err
+
+
+def test_temporary_files_of_a_killed_run_are_removed_by_the_next(work):
+    out = _out(work)
+    out.parent.mkdir(parents=True)
+    leftover = out.parent / f".{out.name}.a1b2c3.tmp.parquet"
+    leftover.write_bytes(b"half a parquet file")
+    parts = out.parent / f".{out.stem}.parts"
+    parts.mkdir()
+    stale_part = parts / ".part_00000.parquet.zz.tmp.parquet"
+    stale_part.write_bytes(b"half")
+    assert generate_features.main(ARGS) == 0
+    assert not leftover.exists() and not stale_part.exists()
+    assert not parts.exists()
+    assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
+
+
+def test_a_partial_run_never_replaces_a_complete_file(work, capsys):
+    assert generate_features.main(ARGS) == 0
+    complete = read_table(_out(work))
+    before = _out(work).read_bytes()
+    assert generate_features.main([*ARGS, "--stop-early", "--query-size-limit", "5"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "refusing to replace the complete feature file" in err
+    assert _out(work).read_bytes() == before and len(complete) > 5
+    # a partial file is marked as such and may be replaced by another partial or a complete run
+    other = [*ARGS, "--filename", "trial"]
+    assert generate_features.main([*other, "--stop-early", "--query-size-limit", "5"]) == 0
+    trial = work / "generated_features" / "field_301" / "trial_field_301_ccd_1_quad_1.parquet"
+    assert parquet_attrs(trial)["partial"] is True
+    assert generate_features.main([*other, "--stop-early", "--query-size-limit", "6"]) == 0
+    assert generate_features.main(other) == 0
+    assert parquet_attrs(trial)["partial"] is False and len(read_table(trial)) == len(complete)
+
+
+def test_a_killed_run_leaves_the_complete_file_in_place(work, monkeypatch):
+    assert generate_features.main(ARGS) == 0
+    before = _out(work).read_bytes()
+
+    def killed(self, k, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compute_mod.FeatureComputer, "compute", killed)
+    assert generate_features.main([*ARGS, "--max-freq", "8"]) == 130
+    assert _out(work).read_bytes() == before
