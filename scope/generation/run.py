@@ -208,12 +208,12 @@ def generate_field(cfg: Mapping, opts: GenerateOptions, *, source=None, catalogs
     for ccd, quad in wanted:
         q_opts = opts.for_quadrant(ccd, quad)
         out = output_path(base, q_opts)
-        if not opts.restart and already_done(out, q_opts, source):
+        selected = quadrant_sources(source, opts.field, ccd, quad, minobs=opts.min_n_lc_points,
+                                    limit=opts.query_size_limit if opts.stop_early else None)
+        if not opts.restart and len(selected) and already_done(out, q_opts, source, selected):
             log.debug("field %d ccd %d quad %d: already done (%s)", opts.field, ccd, quad, out)
             summary.quadrants["already done"] += 1
             continue
-        selected = quadrant_sources(source, opts.field, ccd, quad, minobs=opts.min_n_lc_points,
-                                    limit=opts.query_size_limit if opts.stop_early else None)
         if not len(selected):
             log.debug("field %d ccd %d quad %d: no light curves with >= %d epochs", opts.field, ccd, quad,
                       opts.min_n_lc_points)
@@ -288,8 +288,18 @@ def prepare_outputs(base: Path, opts: GenerateOptions, out: Path) -> None:
                         "choose another --dirname or --filename, or remove the file")
 
 
-def already_done(out: Path, opts: GenerateOptions, source) -> bool:
-    """Whether ``out`` holds a complete run of these parameters on this source (a quadrant to skip)."""
+def selection_key(sources: pd.DataFrame) -> str:
+    """SHA-256 of a selection's ids and positions (recorded in the feature file's metadata)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(sources["_id"].to_numpy(np.int64).tobytes())
+    h.update(sources[["ra", "dec"]].to_numpy(np.float64).tobytes())
+    return h.hexdigest()
+
+
+def already_done(out: Path, opts: GenerateOptions, source, selected: pd.DataFrame) -> bool:
+    """Whether ``out`` holds a complete run of these parameters on this selection (a quadrant to skip)."""
     import json
 
     if not out.exists():
@@ -300,6 +310,7 @@ def already_done(out: Path, opts: GenerateOptions, source) -> bool:
         return False  # unreadable: compute it again
     wanted = json.loads(json.dumps(opts.fingerprint(), default=str))
     return (not attrs.get("partial") and attrs.get("parameters") == wanted
+            and attrs.get("selection_key") == selection_key(selected)
             and attrs.get("ZTF_source_catalog") == getattr(source, "catalog", opts.source_catalog or ""))
 
 
@@ -321,6 +332,7 @@ def _generate_selected(cfg, opts: GenerateOptions, sources: pd.DataFrame, *, sou
 
 
 def _compute(cfg, opts, sources, source, catalogs, base, out, bar, summary, t0, start_time):
+    selection = selection_key(sources)
     if catalogs is None:
         catalogs = _open_catalogs_or_none(cfg, opts)
     if not opts.skip_close_sources:
@@ -340,7 +352,7 @@ def _compute(cfg, opts, sources, source, catalogs, base, out, bar, summary, t0, 
         raise DataError(f"none of the {len(sources)} sources has a light curve in {source.catalog}")
     if not len(batch):
         log.warning("no light curve survived selection and cleaning")
-        return _finish(cfg, pd.DataFrame(), opts, summary, out, start_time, t0, source, catalogs)
+        return _finish(cfg, pd.DataFrame(), opts, summary, out, start_time, t0, source, selection)
 
     from scope.generation.compute import FeatureComputer
 
@@ -368,7 +380,8 @@ def _compute(cfg, opts, sources, source, catalogs, base, out, bar, summary, t0, 
             ckpt.save(k, part, done)
         parts.append(part)
     df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    result = _finish(cfg, df, opts, summary, out, start_time, t0, source, catalogs, provenance=computer.provenance())
+    result = _finish(cfg, df, opts, summary, out, start_time, t0, source, selection,
+                     provenance=computer.provenance())
     if opts.save:
         ckpt.clear()
     return result
@@ -445,7 +458,7 @@ def _save_close_source_list(path: Path, sources: pd.DataFrame) -> None:
         json.dump(payload, fh)
 
 
-def _finish(cfg, df, opts, summary, out, start_time, t0, source, catalogs, provenance=None):
+def _finish(cfg, df, opts, summary, out, start_time, t0, source, selection: str, provenance=None):
     collections = cfg.get("kowalski", {}).get("collections", {})
     df.attrs = {
         "scope_code_version": __version__,
@@ -457,6 +470,7 @@ def _finish(cfg, df, opts, summary, out, start_time, t0, source, catalogs, prove
         "feature_schema": {"fourier_form": opts.fourier_form, "period_algorithms": list(opts.algorithms)},
         "parameters": opts.fingerprint(),
         "partial": bool(opts.stop_early),
+        "selection_key": selection,
     }
     if provenance:
         df.attrs["period_search"] = provenance

@@ -68,7 +68,7 @@ class Plausibility:
             example = _example(np.asarray(t, float)[bad], np.asarray(m, float)[bad])
             raise DataError(
                 f"{path} looks corrupt: {share:.0%} of its {len(t)} epochs are implausible "
-                f"(magnitudes outside {_fmt(self.mag_range)} or times outside {_fmt(self.time_window)} HJD, "
+                f"(magnitudes outside {_fmt(self.mag_range, 'g')} or times outside {_fmt(self.time_window, '.1f')} HJD, "
                 f"e.g. {example}); restore or re-download the file")
 
 
@@ -86,12 +86,12 @@ def _pair(value, name: str):
     return (None if lo is None else float(lo), None if hi is None else float(hi))
 
 
-def _fmt(bounds) -> str:
+def _fmt(bounds, spec: str) -> str:
     if bounds is None:
         return "(any)"
     lo, hi = bounds
-    return f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
+    return f"[{'-inf' if lo is None else format(lo, spec)}, {'inf' if hi is None else format(hi, spec)}]"
 
 
 def _example(t: np.ndarray, m: np.ndarray) -> str:
-    return f"mag {m[0]:.3g} at HJD {t[0]:.6g}" if len(m) else "n/a"
+    return f"mag {m[0]:.3g} at HJD {t[0]:.2f}" if len(m) else "n/a"

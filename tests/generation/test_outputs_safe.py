@@ -7,7 +7,7 @@ import pytest
 
 from scope.generation import compute as compute_mod
 from scope.lightcurves.sources import ztf_archive
-from scope.tables import parquet_attrs, read_table
+from scope.tables import read_table
 from tools import generate_features
 
 ARGS = ["--field", "301", "--ccd", "1", "--quad", "1", "--doCPU", "--skipCloseSources", "--max-freq", "10",
@@ -61,6 +61,8 @@ def test_temporary_files_of_a_killed_run_are_removed_by_the_next(work):
 
 
 def test_a_partial_run_never_replaces_a_complete_file(work, capsys):
+    from scope.tables import parquet_attrs
+
     assert generate_features.main(ARGS) == 0
     complete = read_table(_out(work))
     before = _out(work).read_bytes()

@@ -146,3 +146,19 @@ def test_progress_moves_within_a_batch(field_demo, tmp_path, monkeypatch):
     steps = []
     FeatureComputer(opts, batch).compute(0, progress=steps.append)
     assert sum(steps) == len(batch) and len(steps) >= 3 and max(steps) <= 16, steps
+
+
+def test_changed_light_curves_recompute_finished_quadrants(field_demo, tmp_path, monkeypatch, capsys):
+    import pyarrow.parquet as pq
+
+    work = _copy(field_demo, tmp_path / "work", monkeypatch)
+    args = [*FAST, "--ccd-range", "1", "--quad-range", "1"]
+    assert generate_features.main(args) == 0
+    before = len(read_table(_out(work, 1, 1)))
+    for path in (work / "ztf_archive").rglob("ztf_000301_z?_c01_q1_*.parquet"):
+        table = pq.read_table(path)
+        pq.write_table(table.slice(0, table.num_rows - 3), path)  # the archive lost three objects per band
+    capsys.readouterr()
+    assert generate_features.main(args) == 0
+    assert "(1 computed)" in capsys.readouterr().err
+    assert len(read_table(_out(work, 1, 1))) < before
