@@ -1,6 +1,5 @@
 """--doCesium: the reference's columns and placement, and every problem found before the period search."""
 
-import shutil
 import sys
 
 import numpy as np
@@ -12,20 +11,11 @@ from scope.generation import GenerateOptions, RunSummary
 from scope.generation.run import fetch_and_clean
 from scope.lightcurves.sources import open_source
 from scope.tables import read_table
+from tests.generation.conftest import FAST_GRID, QUAD, feature_file
 from tools import generate_features
 
-ARGS = ["--field", "301", "--ccd", "1", "--quad", "1", "--doCPU", "--skipCloseSources", "--max-freq", "10",
-        "--samples-per-peak", "2", "--top-n-periods", "5", "--Ncore", "1", "--doCesium"]
+ARGS = [*QUAD, "--doCPU", *FAST_GRID, "--skipCloseSources", "--doCesium"]
 SMALL = ["--stop-early", "--query-size-limit", "8"]
-
-
-@pytest.fixture
-def work(small_demo, tmp_path, monkeypatch):
-    folder = tmp_path / "work"
-    shutil.copytree(small_demo, folder)
-    monkeypatch.chdir(folder)
-    monkeypatch.delenv("SCOPE_CONFIG", raising=False)
-    return folder
 
 
 @pytest.fixture
@@ -37,13 +27,9 @@ def no_period_search(monkeypatch):
     monkeypatch.setattr("scope.features.find_periods", refuse)
 
 
-def _out(work):
-    return work / "generated_features" / "field_301" / "gen_features_field_301_ccd_1_quad_1.parquet"
-
-
 def test_cesium_columns_placement_and_values(work):
     assert generate_features.main([*ARGS, *SMALL]) == 0
-    df = read_table(_out(work))
+    df = read_table(feature_file(work))
     names = list(load_config()["feature_generation"]["cesium_features"])
     assert len(names) == 59
     cols = list(df.columns)
@@ -78,7 +64,7 @@ def test_misspelt_cesium_feature_is_refused_before_the_period_search(work, no_pe
     assert generate_features.main(ARGS) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "'amplitud'" in err[0] and "did you mean 'amplitude'" in err[0], err
-    assert not _out(work).exists()
+    assert not feature_file(work).exists()
 
 
 def test_missing_cesium_names_the_extra_before_the_period_search(work, no_period_search, monkeypatch, capsys):

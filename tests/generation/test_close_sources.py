@@ -1,23 +1,14 @@
 """--doSpecificIDs --skipCloseSources reads the sources a previous run saved (reference §4.1, §5.5)."""
 
 import json
-import shutil
 
 import pandas as pd
 import pytest
 
+from tests.generation.conftest import FAST_GRID
 from tools import generate_features
 
-FAST = ["--doCPU", "--max-freq", "10", "--samples-per-peak", "2", "--top-n-periods", "5", "--Ncore", "1"]
-
-
-@pytest.fixture
-def work(small_demo, tmp_path, monkeypatch):
-    folder = tmp_path / "work"
-    shutil.copytree(small_demo, folder)
-    monkeypatch.chdir(folder)
-    monkeypatch.delenv("SCOPE_CONFIG", raising=False)
-    return folder
+FAST = ["--doCPU", *FAST_GRID]
 
 
 def _features(work):

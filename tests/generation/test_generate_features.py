@@ -1,26 +1,15 @@
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from scope.generation import compute as compute_mod
 from scope.tables import read_table
+from tests.generation.conftest import FAST_GRID, copy_demo, feature_file as _out
 from tools import generate_features
-
-FAST_GRID = ["--max-freq", "10", "--samples-per-peak", "2", "--top-n-periods", "5", "--Ncore", "1"]
 
 
 def _copy(demo, tmp_path, monkeypatch):
-    work = tmp_path / "work"
-    shutil.copytree(demo, work)
-    monkeypatch.chdir(work)
-    monkeypatch.delenv("SCOPE_CONFIG", raising=False)
-    return work
-
-
-def _out(work, field=301, ccd=1, quad=1):
-    return work / "generated_features" / f"field_{field}" / f"gen_features_field_{field}_ccd_{ccd}_quad_{quad}.parquet"
+    return copy_demo(demo, tmp_path / "work", monkeypatch)
 
 
 def _die_on_call(monkeypatch, n: int) -> None:

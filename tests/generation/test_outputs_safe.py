@@ -1,30 +1,15 @@
 """Nothing lost: unwritable folders found before any work, leftovers of killed runs cleared, no partial
 run replacing a complete feature file."""
 
-import shutil
-
 import pytest
 
 from scope.generation import compute as compute_mod
 from scope.lightcurves.sources import ztf_archive
 from scope.tables import read_table
+from tests.generation.conftest import FAST_GRID, QUAD, feature_file
 from tools import generate_features
 
-ARGS = ["--field", "301", "--ccd", "1", "--quad", "1", "--doCPU", "--skipCloseSources", "--max-freq", "10",
-        "--samples-per-peak", "2", "--top-n-periods", "5", "--Ncore", "1"]
-
-
-@pytest.fixture
-def work(small_demo, tmp_path, monkeypatch):
-    folder = tmp_path / "work"
-    shutil.copytree(small_demo, folder)
-    monkeypatch.chdir(folder)
-    monkeypatch.delenv("SCOPE_CONFIG", raising=False)
-    return folder
-
-
-def _out(work):
-    return work / "generated_features" / "field_301" / "gen_features_field_301_ccd_1_quad_1.parquet"
+ARGS = [*QUAD, "--doCPU", *FAST_GRID, "--skipCloseSources"]
 
 
 def test_read_only_output_folder_is_refused_before_any_light_curve_is_read(work, read_only_dir, monkeypatch, capsys):
@@ -46,7 +31,7 @@ def test_read_only_checkpoint_folder_is_refused_before_any_work(work, read_only_
 
 
 def test_temporary_files_of_a_killed_run_are_removed_by_the_next(work):
-    out = _out(work)
+    out = feature_file(work)
     out.parent.mkdir(parents=True)
     leftover = out.parent / f".{out.name}.a1b2c3.tmp.parquet"
     leftover.write_bytes(b"half a parquet file")
@@ -64,16 +49,16 @@ def test_a_partial_run_never_replaces_a_complete_file(work, capsys):
     from scope.tables import parquet_attrs
 
     assert generate_features.main(ARGS) == 0
-    complete = read_table(_out(work))
-    before = _out(work).read_bytes()
+    complete = read_table(feature_file(work))
+    before = feature_file(work).read_bytes()
     assert generate_features.main([*ARGS, "--stop-early", "--query-size-limit", "5"]) == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "refusing to replace the complete feature file" in err
-    assert _out(work).read_bytes() == before and len(complete) > 5
+    assert feature_file(work).read_bytes() == before and len(complete) > 5
     # a partial file is marked as such and may be replaced by another partial or a complete run
     other = [*ARGS, "--filename", "trial"]
     assert generate_features.main([*other, "--stop-early", "--query-size-limit", "5"]) == 0
-    trial = work / "generated_features" / "field_301" / "trial_field_301_ccd_1_quad_1.parquet"
+    trial = feature_file(work, filename="trial")
     assert parquet_attrs(trial)["partial"] is True
     assert generate_features.main([*other, "--stop-early", "--query-size-limit", "6"]) == 0
     assert generate_features.main(other) == 0
@@ -82,11 +67,11 @@ def test_a_partial_run_never_replaces_a_complete_file(work, capsys):
 
 def test_a_killed_run_leaves_the_complete_file_in_place(work, monkeypatch):
     assert generate_features.main(ARGS) == 0
-    before = _out(work).read_bytes()
+    before = feature_file(work).read_bytes()
 
     def killed(self, k, **kw):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(compute_mod.FeatureComputer, "compute", killed)
     assert generate_features.main([*ARGS, "--max-freq", "8"]) == 130
-    assert _out(work).read_bytes() == before
+    assert feature_file(work).read_bytes() == before

@@ -1,7 +1,6 @@
 """Physically impossible photometry: dropped and counted, or refused as a corrupt file by name."""
 
 import re
-import shutil
 
 import numpy as np
 import pyarrow as pa
@@ -9,19 +8,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from scope.tables import read_table
+from tests.generation.conftest import FAST_GRID, QUAD, feature_file
 from tools import generate_features
 
-ARGS = ["--field", "301", "--ccd", "1", "--quad", "1", "--doCPU", "--skipCloseSources", "--max-freq", "10",
-        "--samples-per-peak", "2", "--top-n-periods", "5", "--Ncore", "1"]
-
-
-@pytest.fixture
-def work(small_demo, tmp_path, monkeypatch):
-    folder = tmp_path / "work"
-    shutil.copytree(small_demo, folder)
-    monkeypatch.chdir(folder)
-    monkeypatch.delenv("SCOPE_CONFIG", raising=False)
-    return folder
+ARGS = [*QUAD, "--doCPU", *FAST_GRID, "--skipCloseSources"]
 
 
 def _g_file(work):
@@ -51,7 +41,7 @@ def test_a_few_impossible_magnitudes_are_dropped_and_counted(work, capsys):
     assert generate_features.main(ARGS) == 0
     line = _summary(capsys.readouterr().err)
     assert "15 implausible magnitude" in line
-    df = read_table(work / "generated_features" / "field_301" / "gen_features_field_301_ccd_1_quad_1.parquet")
+    df = read_table(feature_file(work))
     assert df["median"].between(10, 25).all()  # no 1e-22 reached a feature
 
 

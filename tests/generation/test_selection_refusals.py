@@ -1,22 +1,12 @@
 """Empty or impossible selections: one line, a non-zero exit, no file (as get-quad-ids)."""
 
-import shutil
-
 import pandas as pd
 import pytest
 
+from tests.generation.conftest import FAST_GRID
 from tools import generate_features
 
-FAST = ["--doCPU", "--max-freq", "10", "--samples-per-peak", "2", "--top-n-periods", "5", "--Ncore", "1"]
-
-
-@pytest.fixture
-def work(small_demo, tmp_path, monkeypatch):
-    folder = tmp_path / "work"
-    shutil.copytree(small_demo, folder)
-    monkeypatch.chdir(folder)
-    monkeypatch.delenv("SCOPE_CONFIG", raising=False)
-    return folder
+FAST = ["--doCPU", *FAST_GRID]
 
 
 def _refused(capsys, argv, *needles):
