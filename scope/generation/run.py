@@ -145,15 +145,19 @@ def generate_features(cfg: Mapping, opts: GenerateOptions, *, source=None, catal
 
         check_cesium(opts.cesium_features)
     out = output_path(base, opts)
-    prepare_outputs(base, opts, out)
-    if source is None:
-        source = open_source(cfg, catalog=opts.source_catalog, source=opts.source)
-    if sources is None:
-        sources = select_sources(opts, source, base)
-    elif not len(sources):
-        raise DataError("no sources given to compute features for")
-    return _generate_selected(cfg, opts, sources.reset_index(drop=True), source=source, catalogs=catalogs,
-                              base=base, out=out, bar=bar, t0=t0, start_time=start_time)
+    created = prepare_outputs(base, opts, out)
+    try:
+        if source is None:
+            source = open_source(cfg, catalog=opts.source_catalog, source=opts.source)
+        if sources is None:
+            sources = select_sources(opts, source, base)
+        elif not len(sources):
+            raise DataError("no sources given to compute features for")
+        return _generate_selected(cfg, opts, sources.reset_index(drop=True), source=source, catalogs=catalogs,
+                                  base=base, out=out, bar=bar, t0=t0, start_time=start_time)
+    except DataError:
+        _remove_if_empty(created)  # a refused run leaves nothing behind, not even empty folders
+        raise
 
 
 def generate_field(cfg: Mapping, opts: GenerateOptions, *, source=None, catalogs=None,
@@ -190,11 +194,36 @@ def generate_field(cfg: Mapping, opts: GenerateOptions, *, source=None, catalogs
         from scope.generation.cesium_features import check_cesium
 
         check_cesium(opts.cesium_features)
-    if opts.save:
-        ensure_writable_dir(output_path(base, opts.for_quadrant(ccds[0], quads[0])).parent)
-        ensure_writable_dir(base / opts.dirname)
-    if source is None:
-        source = open_source(cfg, catalog=opts.source_catalog, source=opts.source)
+    field_dir = output_path(base, opts.for_quadrant(ccds[0], quads[0])).parent
+    created = _writable(opts, [field_dir, base / opts.dirname])
+    try:
+        if source is None:
+            source = open_source(cfg, catalog=opts.source_catalog, source=opts.source)
+        summary, plan = _plan_field(opts, source, base, ccds, quads)
+    except DataError:
+        _remove_if_empty(created)
+        raise
+    if catalogs is None and plan:
+        catalogs = _open_catalogs_or_none(cfg, opts)
+    bar = tqdm(total=sum(len(sel) for _, _, sel in plan), desc=f"field {opts.field}", unit="lc",
+               disable=None if opts.progress else True, dynamic_ncols=True)
+    try:
+        for q_opts, out, selected in plan:
+            bar.set_postfix_str(f"CCD {q_opts.ccd} quad {q_opts.quad}", refresh=False)
+            prepare_outputs(base, q_opts, out)
+            _, part = _generate_selected(cfg, q_opts, selected, source=source, catalogs=catalogs, base=base,
+                                         out=out, bar=bar, t0=time.time(), start_time=_now())
+            summary.add(part)
+            summary.quadrants["computed"] += 1
+    finally:
+        bar.close()
+    summary.output = field_dir if opts.save else None
+    summary.seconds = time.time() - t0
+    return summary
+
+
+def _plan_field(opts: GenerateOptions, source, base: Path, ccds: list[int], quads: list[int]):
+    """The quadrants a multi-quadrant run computes (with their selections), and a summary of the others."""
     where = f"CCDs {_span(ccds)}, quadrants {_span(quads)}"
     populated = set(source.quadrants(opts.field))
     if not populated:
@@ -223,23 +252,7 @@ def generate_field(cfg: Mapping, opts: GenerateOptions, *, source=None, catalogs
     if not plan and not summary.quadrants["already done"]:
         raise DataError(f"field {opts.field} has no light curves with at least {opts.min_n_lc_points} epochs "
                         f"in {where} of {source.catalog}")
-    if catalogs is None and plan:
-        catalogs = _open_catalogs_or_none(cfg, opts)
-    bar = tqdm(total=sum(len(sel) for _, _, sel in plan), desc=f"field {opts.field}", unit="lc",
-               disable=None if opts.progress else True, dynamic_ncols=True)
-    try:
-        for q_opts, out, selected in plan:
-            bar.set_postfix_str(f"CCD {q_opts.ccd} quad {q_opts.quad}", refresh=False)
-            prepare_outputs(base, q_opts, out)
-            _, part = _generate_selected(cfg, q_opts, selected, source=source, catalogs=catalogs, base=base,
-                                         out=out, bar=bar, t0=time.time(), start_time=_now())
-            summary.add(part)
-            summary.quadrants["computed"] += 1
-    finally:
-        bar.close()
-    summary.output = output_path(base, opts.for_quadrant(ccds[0], quads[0])).parent if opts.save else None
-    summary.seconds = time.time() - t0
-    return summary
+    return summary, plan
 
 
 def _span(values: list[int]) -> str:
@@ -274,18 +287,42 @@ def select_sources(opts: GenerateOptions, source, base: Path) -> pd.DataFrame:
     return sources
 
 
-def prepare_outputs(base: Path, opts: GenerateOptions, out: Path) -> None:
-    """Before any work: output folders writable, a killed run's temporary files gone, no partial overwrite."""
+def prepare_outputs(base: Path, opts: GenerateOptions, out: Path) -> list[Path]:
+    """Before any work: output folders writable, a killed run's temporary files gone, no partial overwrite.
+
+    Returns the folders it had to create (deepest first).
+    """
     if not opts.save:
-        return
-    ensure_writable_dir(out.parent)
-    ensure_writable_dir(base / opts.dirname)  # meta.json and the specific-ids source list
+        return []
+    folders = [out.parent, base / opts.dirname]  # the file; meta.json and the specific-ids source list
     if opts.checkpoint_dir:
-        ensure_writable_dir(opts.checkpoint_dir)
+        folders.append(Path(opts.checkpoint_dir))
+    created = _writable(opts, folders)
     remove_stale_temps(out)
     if opts.stop_early and out.exists() and not parquet_attrs(out).get("partial"):
         raise DataError(f"refusing to replace the complete feature file {out} with a partial (--stop-early) run; "
                         "choose another --dirname or --filename, or remove the file")
+    return created
+
+
+def _writable(opts: GenerateOptions, folders: list[Path]) -> list[Path]:
+    """Check (creating them) that ``folders`` are writable; return the folders created, deepest first."""
+    if not opts.save:
+        return []
+    created = []
+    for folder in folders:
+        missing = [f for f in [Path(folder), *Path(folder).parents] if not f.exists()]
+        ensure_writable_dir(folder)
+        created += [f for f in missing if f not in created]
+    return sorted(created, key=lambda f: len(f.parts), reverse=True)
+
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first
+        try:
+            folder.rmdir()
+        except OSError:
+            pass  # not empty (or gone): leave it
 
 
 def selection_key(sources: pd.DataFrame) -> str:

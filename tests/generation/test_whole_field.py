@@ -114,8 +114,7 @@ def test_bad_ranges_are_refused(field_demo, tmp_path, monkeypatch, capsys, flags
     assert generate_features.main([*FAST, *flags]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
-    assert not (work / "generated_features" / "field_301").exists() or \
-        not list((work / "generated_features" / "field_301").glob("*.parquet"))
+    assert not (work / "generated_features").exists()
 
 
 def test_progress_moves_within_a_batch(field_demo, tmp_path, monkeypatch):
