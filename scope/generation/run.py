@@ -1,4 +1,8 @@
-"""Orchestration of generate-features (see :mod:`scope.generation`)."""
+"""generate-features on one quadrant or source list: select, fetch and clean, compute, write.
+
+Several quadrants of a field in one process: :mod:`scope.generation.field`; where files go and
+what is checked before writing: :mod:`scope.generation.outputs`.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +21,11 @@ from scope.errors import DataError
 from scope.generation.assemble import assemble_columns, ontological_columns
 from scope.generation.checkpoint import Checkpoint, run_key
 from scope.generation.options import GenerateOptions, RunSummary
+from scope.generation.outputs import output_path, prepare_outputs, remove_if_empty, selection_key
 from scope.generation.selection import (bright_star_cut, check_quadrant, quadrant_from_file, quadrant_sources,
                                         read_close_source_list, read_source_list)
 from scope.lightcurves.batch import LightCurveBatch
-from scope.tables import ensure_writable_dir, parquet_attrs, remove_stale_temps, update_json, write_table
+from scope.tables import update_json, write_table
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +35,8 @@ PROGRAMIDS = (1, 2, 3)
 OTHER_PROGRAMS = "of other programs"
 
 
-def _now() -> str:
+def utc_now() -> str:
     return datetime.now(timezone.utc).strftime(TIME_FORMAT)
-
-
-def output_path(base: Path, opts: GenerateOptions) -> Path:
-    """Where the feature file goes (the reference's layout)."""
-    root = Path(base) / opts.dirname
-    if opts.specific_ids:
-        return root / "specific_ids" / f"{opts.filename}_specific_ids.parquet"
-    return root / f"field_{opts.field}" / f"{opts.filename}_field_{opts.field}_ccd_{opts.ccd}_quad_{opts.quad}.parquet"
 
 
 def fetch_and_clean(source, ids: np.ndarray, opts: GenerateOptions, summary: RunSummary,
@@ -131,7 +128,7 @@ def generate_features(cfg: Mapping, opts: GenerateOptions, *, source=None, catal
     from scope.lightcurves.sources import open_source
 
     t0 = time.time()
-    start_time = _now()
+    start_time = utc_now()
     base = Path(base) if base is not None else cli.base_dir(cfg, opts.base_dir)
     if opts.quadrant_file:
         qfile = Path(opts.quadrant_file)
@@ -153,110 +150,11 @@ def generate_features(cfg: Mapping, opts: GenerateOptions, *, source=None, catal
             sources = select_sources(opts, source, base)
         elif not len(sources):
             raise DataError("no sources given to compute features for")
-        return _generate_selected(cfg, opts, sources.reset_index(drop=True), source=source, catalogs=catalogs,
-                                  base=base, out=out, bar=bar, t0=t0, start_time=start_time)
+        return generate_selected(cfg, opts, sources.reset_index(drop=True), source=source, catalogs=catalogs,
+                                 base=base, out=out, bar=bar, t0=t0, start_time=start_time)
     except DataError:
-        _remove_if_empty(created)  # a refused run leaves nothing behind, not even empty folders
+        remove_if_empty(created)  # a refused run leaves nothing behind, not even empty folders
         raise
-
-
-def generate_field(cfg: Mapping, opts: GenerateOptions, *, source=None, catalogs=None,
-                   base: Path | None = None) -> RunSummary:
-    """Several quadrants of a field in one process (``--whole-field``, ``--ccd-range``, ``--quad-range``).
-
-    Each quadrant is computed exactly as a separate one-quadrant run would compute it (same
-    selection, frequency grid, files, ``meta.json`` entry); the source, the catalogs and the
-    compiled kernels are shared. Quadrants whose feature file already holds a complete run with the
-    same parameters are skipped (unless ``opts.restart``), so a killed run resumes where it stopped;
-    unpopulated quadrants and quadrants without light curves of enough epochs are skipped and counted.
-
-    Returns
-    -------
-    RunSummary
-        The field's totals, with per-state quadrant counts.
-
-    Raises
-    ------
-    DataError
-        The field has no light curves in the selected CCDs/quadrants, or none has enough epochs.
-    """
-    from scope import cli
-    from scope.lightcurves.sources import open_source
-
-    t0 = time.time()
-    base = Path(base) if base is not None else cli.base_dir(cfg, opts.base_dir)
-    ccds = list(opts.ccds or range(1, 17))
-    quads = list(opts.quads or range(1, 5))
-    for ccd in ccds:
-        for quad in quads:
-            check_quadrant(opts.field, ccd, quad)
-    if opts.do_cesium:
-        from scope.generation.cesium_features import check_cesium
-
-        check_cesium(opts.cesium_features)
-    field_dir = output_path(base, opts.for_quadrant(ccds[0], quads[0])).parent
-    created = _writable(opts, [field_dir, base / opts.dirname])
-    try:
-        if source is None:
-            source = open_source(cfg, catalog=opts.source_catalog, source=opts.source)
-        summary, plan = _plan_field(opts, source, base, ccds, quads)
-    except DataError:
-        _remove_if_empty(created)
-        raise
-    if catalogs is None and plan:
-        catalogs = _open_catalogs_or_none(cfg, opts)
-    bar = tqdm(total=sum(len(sel) for _, _, sel in plan), desc=f"field {opts.field}", unit="lc",
-               disable=None if opts.progress else True, dynamic_ncols=True)
-    try:
-        for q_opts, out, selected in plan:
-            bar.set_postfix_str(f"CCD {q_opts.ccd} quad {q_opts.quad}", refresh=False)
-            prepare_outputs(base, q_opts, out)
-            _, part = _generate_selected(cfg, q_opts, selected, source=source, catalogs=catalogs, base=base,
-                                         out=out, bar=bar, t0=time.time(), start_time=_now())
-            summary.add(part)
-            summary.quadrants["computed"] += 1
-    finally:
-        bar.close()
-    summary.output = field_dir if opts.save else None
-    summary.seconds = time.time() - t0
-    return summary
-
-
-def _plan_field(opts: GenerateOptions, source, base: Path, ccds: list[int], quads: list[int]):
-    """The quadrants a multi-quadrant run computes (with their selections), and a summary of the others."""
-    where = f"CCDs {_span(ccds)}, quadrants {_span(quads)}"
-    populated = set(source.quadrants(opts.field))
-    if not populated:
-        raise DataError(f"field {opts.field} has no light curves in {source.catalog}")
-    wanted = [(c, q) for c in ccds for q in quads if (c, q) in populated]
-    if not wanted:
-        raise DataError(f"field {opts.field} has no light curves in {where} of {source.catalog}")
-    summary = RunSummary(field=opts.field)
-    summary.quadrants = {"computed": 0, "already done": 0, "without light curves": 0}
-    plan = []
-    for ccd, quad in wanted:
-        q_opts = opts.for_quadrant(ccd, quad)
-        out = output_path(base, q_opts)
-        selected = quadrant_sources(source, opts.field, ccd, quad, minobs=opts.min_n_lc_points,
-                                    limit=opts.query_size_limit if opts.stop_early else None)
-        if not opts.restart and len(selected) and already_done(out, q_opts, source, selected):
-            log.debug("field %d ccd %d quad %d: already done (%s)", opts.field, ccd, quad, out)
-            summary.quadrants["already done"] += 1
-            continue
-        if not len(selected):
-            log.debug("field %d ccd %d quad %d: no light curves with >= %d epochs", opts.field, ccd, quad,
-                      opts.min_n_lc_points)
-            summary.quadrants["without light curves"] += 1
-            continue
-        plan.append((q_opts, out, selected))
-    if not plan and not summary.quadrants["already done"]:
-        raise DataError(f"field {opts.field} has no light curves with at least {opts.min_n_lc_points} epochs "
-                        f"in {where} of {source.catalog}")
-    return summary, plan
-
-
-def _span(values: list[int]) -> str:
-    return f"{values[0]}" if len(values) == 1 else f"{values[0]}-{values[-1]}"
 
 
 def select_sources(opts: GenerateOptions, source, base: Path) -> pd.DataFrame:
@@ -287,72 +185,8 @@ def select_sources(opts: GenerateOptions, source, base: Path) -> pd.DataFrame:
     return sources
 
 
-def prepare_outputs(base: Path, opts: GenerateOptions, out: Path) -> list[Path]:
-    """Before any work: output folders writable, a killed run's temporary files gone, no partial overwrite.
-
-    Returns the folders it had to create (deepest first).
-    """
-    if not opts.save:
-        return []
-    folders = [out.parent, base / opts.dirname]  # the file; meta.json and the specific-ids source list
-    if opts.checkpoint_dir:
-        folders.append(Path(opts.checkpoint_dir))
-    created = _writable(opts, folders)
-    remove_stale_temps(out)
-    if opts.stop_early and out.exists() and not parquet_attrs(out).get("partial"):
-        raise DataError(f"refusing to replace the complete feature file {out} with a partial (--stop-early) run; "
-                        "choose another --dirname or --filename, or remove the file")
-    return created
-
-
-def _writable(opts: GenerateOptions, folders: list[Path]) -> list[Path]:
-    """Check (creating them) that ``folders`` are writable; return the folders created, deepest first."""
-    if not opts.save:
-        return []
-    created = []
-    for folder in folders:
-        missing = [f for f in [Path(folder), *Path(folder).parents] if not f.exists()]
-        ensure_writable_dir(folder)
-        created += [f for f in missing if f not in created]
-    return sorted(created, key=lambda f: len(f.parts), reverse=True)
-
-
-def _remove_if_empty(folders: list[Path]) -> None:
-    for folder in folders:  # deepest first
-        try:
-            folder.rmdir()
-        except OSError:
-            pass  # not empty (or gone): leave it
-
-
-def selection_key(sources: pd.DataFrame) -> str:
-    """SHA-256 of a selection's ids and positions (recorded in the feature file's metadata)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    h.update(sources["_id"].to_numpy(np.int64).tobytes())
-    h.update(sources[["ra", "dec"]].to_numpy(np.float64).tobytes())
-    return h.hexdigest()
-
-
-def already_done(out: Path, opts: GenerateOptions, source, selected: pd.DataFrame) -> bool:
-    """Whether ``out`` holds a complete run of these parameters on this selection (a quadrant to skip)."""
-    import json
-
-    if not out.exists():
-        return False
-    try:
-        attrs = parquet_attrs(out)
-    except DataError:
-        return False  # unreadable: compute it again
-    wanted = json.loads(json.dumps(opts.fingerprint(), default=str))
-    return (not attrs.get("partial") and attrs.get("parameters") == wanted
-            and attrs.get("selection_key") == selection_key(selected)
-            and attrs.get("ZTF_source_catalog") == getattr(source, "catalog", opts.source_catalog or ""))
-
-
-def _generate_selected(cfg, opts: GenerateOptions, sources: pd.DataFrame, *, source, catalogs, base: Path,
-                       out: Path, bar, t0: float, start_time: str) -> tuple[pd.DataFrame, RunSummary]:
+def generate_selected(cfg, opts: GenerateOptions, sources: pd.DataFrame, *, source, catalogs, base: Path,
+                      out: Path, bar, t0: float, start_time: str) -> tuple[pd.DataFrame, RunSummary]:
     """Bright-star cut, fetch and clean, features batch by batch (resumably), and the file."""
     summary = RunSummary()
     summary.n_input = len(sources)
@@ -371,7 +205,7 @@ def _generate_selected(cfg, opts: GenerateOptions, sources: pd.DataFrame, *, sou
 def _compute(cfg, opts, sources, source, catalogs, base, out, bar, summary, t0, start_time):
     selection = selection_key(sources)
     if catalogs is None:
-        catalogs = _open_catalogs_or_none(cfg, opts)
+        catalogs = open_catalogs_or_none(cfg, opts)
     if not opts.skip_close_sources:
         if catalogs is None:
             raise DataError("the bright-star exclusion needs Gaia: configure data.catalogs_path or Kowalski, "
@@ -428,7 +262,7 @@ def _gaia(cfg, opts):
     return opts.gaia_catalog or cfg.get("kowalski", {}).get("collections", {}).get("gaia", "Gaia_EDR3")
 
 
-def _open_catalogs_or_none(cfg, opts):
+def open_catalogs_or_none(cfg, opts):
     from scope.catalogs import open_catalogs
     from scope.errors import ConfigError
 
@@ -500,7 +334,7 @@ def _finish(cfg, df, opts, summary, out, start_time, t0, source, selection: str,
     df.attrs = {
         "scope_code_version": __version__,
         "feature_generation_start_dateTime_utc": start_time,
-        "feature_generation_end_dateTime_utc": _now(),
+        "feature_generation_end_dateTime_utc": utc_now(),
         "ZTF_source_catalog": getattr(source, "catalog", opts.source_catalog or ""),
         "ZTF_alerts_catalog": opts.alerts_catalog or collections.get("alerts", ""),
         "Gaia_catalog": _gaia(cfg, opts),
@@ -521,7 +355,7 @@ def _finish(cfg, df, opts, summary, out, start_time, t0, source, selection: str,
 
 
 def _update_meta(path: Path, opts: GenerateOptions, df: pd.DataFrame, start_time: str) -> None:
-    entry = {"minobs": opts.min_n_lc_points, "start_time_utc": start_time, "end_time_utc": _now(),
+    entry = {"minobs": opts.min_n_lc_points, "start_time_utc": start_time, "end_time_utc": utc_now(),
              "ZTF_source_catalog": df.attrs.get("ZTF_source_catalog"),
              "ZTF_alerts_catalog": df.attrs.get("ZTF_alerts_catalog"), "Gaia_catalog": df.attrs.get("Gaia_catalog"),
              "total": int(len(df))}
@@ -540,6 +374,8 @@ def _update_meta(path: Path, opts: GenerateOptions, df: pd.DataFrame, start_time
 def generate_features_command(cfg, opts: GenerateOptions) -> RunSummary:
     """What the generate-features command runs: features, written, and the summary."""
     if opts.multi_quadrant:
+        from scope.generation.field import generate_field
+
         return generate_field(cfg, opts)
     _, summary = generate_features(cfg, opts)
     return summary
