@@ -206,12 +206,12 @@ def targets(base: Path, req: FeaturesRequest) -> list[Target]:
 
 def existing_ids(target: Target) -> set[int]:
     """``_id`` s already written for ``target``."""
-    import pyarrow.parquet as pq
+    from scope.tables import read_parquet
 
     ids: set[int] = set()
     for _, path in target.existing():
         try:
-            ids.update(int(v) for v in pq.read_table(path, columns=["_id"]).column("_id").to_pylist())
+            ids.update(int(v) for v in read_parquet(path, columns=["_id"]).column("_id").to_pylist())
         except Exception as exc:  # noqa: BLE001 - a foreign or damaged file: say which
             raise DataError(f"cannot read _id from existing output {path}: {exc}; remove it or use --restart") \
                 from None

@@ -10,7 +10,12 @@ an object column of 2-D float arrays: Parquet keeps nested lists, HDF5 keeps a s
 Other nested columns (e.g. ``coordinates``) round-trip through JSON in CSV and HDF5.
 
 Every write goes to a temporary file in the destination folder and is renamed into place, so a
-crash never leaves a half-written file under the final name.
+crash never leaves a half-written file under the final name; :func:`remove_stale_temps` clears
+the temporary files a killed process left behind.
+
+Parquet files written here carry a CRC checksum on every data page, and every parquet read of the
+project (:func:`read_parquet`) verifies them: a page damaged after writing is refused by name
+instead of decoding into nonsense values.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ HDF_META_ATTR = "metadata"
 SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".h5": "hdf", ".hdf5": "hdf", ".hdf": "hdf",
             ".csv": "csv"}
 ARRAY_COLUMNS = ("dmdt",)
+#: Written into every parquet file (page CRCs) and checked by every read (see :func:`read_parquet`).
+PARQUET_WRITE_OPTIONS = {"write_page_checksum": True}
 
 
 def table_format(path: str | os.PathLike) -> str:
@@ -84,6 +91,31 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def temp_files_of(path: str | os.PathLike) -> list[Path]:
+    """Temporary files :func:`atomic_write` / :func:`atomic_path` may have left beside ``path``."""
+    final = Path(path)
+    if not final.parent.is_dir():
+        return []
+    prefix = f".{final.name}."
+    return sorted(p for p in final.parent.iterdir()
+                  if p.name.startswith(prefix) and (p.name.endswith(".tmp") or p.name.endswith(f".tmp{final.suffix}")))
+
+
+def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files a killed writer of ``path`` left behind; return what was removed.
+
+    Call it before writing ``path`` again (only one process should write a given file).
+    """
+    removed = []
+    for tmp in temp_files_of(path):
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+            removed.append(tmp)
+    if removed:
+        log.info("removed %d temporary file(s) left by an interrupted run beside %s", len(removed), path)
+    return removed
 
 
 def _default_mode() -> int:
@@ -147,6 +179,8 @@ def update_json(path: str | os.PathLike, update: Callable[[dict], dict | None]) 
     with open(lock_path, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
+            # writers create their temporary file only while holding the lock: any found now is an orphan
+            remove_stale_temps(final)
             current: dict = {}
             if final.exists():
                 try:
@@ -254,14 +288,63 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     meta = dict(table.schema.metadata or {})
     meta[PARQUET_META_KEY] = _attrs_json(df).encode()
     table = table.replace_schema_metadata(meta)
+    write_parquet(table, path)
+
+
+def write_parquet(table, path: str | os.PathLike, **kwargs) -> Path:
+    """Write an Arrow table to ``path`` atomically, with page checksums (extra pyarrow options allowed)."""
+    import pyarrow.parquet as pq
+
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
+        pq.write_table(table, tmp, **{**PARQUET_WRITE_OPTIONS, **kwargs})
+    return Path(path)
+
+
+def read_parquet(path: str | os.PathLike, columns: list[str] | None = None, filters=None):
+    """Read a parquet file as an Arrow table, verifying page checksums where the file has them.
+
+    Raises
+    ------
+    DataError
+        When the file cannot be read or a page fails its checksum (the message names the file).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path, columns=columns, filters=filters, page_checksum_verification=True)
+    except FileNotFoundError:
+        raise DataError(f"file not found: {path}") from None
+    except (OSError, pa.ArrowException) as exc:
+        hint = " (the file is damaged: restore or regenerate it)" if "checksum" in str(exc).lower() else ""
+        raise DataError(f"cannot read {path}: {exc}{hint}") from None
+
+
+def parquet_attrs(path: str | os.PathLike) -> dict:
+    """``df.attrs`` stored in a parquet file's metadata (``{}`` when it has none), without reading data.
+
+    Raises
+    ------
+    DataError
+        When the file cannot be read as parquet (the message names it).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except FileNotFoundError:
+        raise DataError(f"file not found: {path}") from None
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError(f"cannot read {path}: {exc}") from None
+    try:
+        return json.loads(meta[PARQUET_META_KEY]) if PARQUET_META_KEY in meta else {}
+    except json.JSONDecodeError:
+        raise DataError(f"{path}: its scope metadata is not valid JSON") from None
 
 
 def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path, columns=columns)
+    table = read_parquet(path, columns=columns)
     meta = table.schema.metadata or {}
     df = table.to_pandas()
     for name in ARRAY_COLUMNS:

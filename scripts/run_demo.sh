@@ -34,13 +34,10 @@ get-quad-ids --field "$FIELD" --multi-quads --minobs 20
 get-quad-ids --field "$FIELD" --whole-field --minobs 20
 
 step "3. features of every quadrant (CPU period search: LS, CE, AOV and the nested LS_CE_AOV)"
-for ccd in 1 2; do
-  for quad in 1 2 3 4; do
-    # shellcheck disable=SC2086
-    generate-features --field "$FIELD" --ccd "$ccd" --quad "$quad" --doCPU --doRemoveTerrestrial \
-      --Ncore "$NCORE" $GRID --quiet
-  done
-done
+# One process for the whole field: the same per-quadrant files as eight separate runs, but imports and
+# compiled kernels are loaded once; the bar counts light curves. A rerun skips finished quadrants.
+# shellcheck disable=SC2086
+generate-features --field "$FIELD" --whole-field --doCPU --doRemoveTerrestrial --Ncore "$NCORE" $GRID
 
 step "4. training set: demo labels + features of CCD 1"
 scope-build-training-set --labels labels.parquet \

@@ -10,9 +10,14 @@ log = logging.getLogger("tools.generate_features")
 
 DESCRIPTION = """Compute basic statistics, period search (LS, CE, AOV, FPW, MHF, BLS, or the nested
 LS_CE_AOV), Fourier decomposition, dm-dt histograms, alert statistics and external cross-matches for
-the light curves of one field/CCD/quadrant (default) or of a source list (--doSpecificIDs), and write
-<base>/<dirname>/field_<F>/<filename>_field_<F>_ccd_<C>_quad_<Q>.parquet. Runs are resumable: a killed run
-picks up at the last finished batch (checkpoints are keyed to the input ids and parameters)."""
+the light curves of one field/CCD/quadrant (default), of several quadrants of a field in one process
+(--whole-field, --ccd-range, --quad-range), or of a source list (--doSpecificIDs), and write
+<base>/<dirname>/field_<F>/<filename>_field_<F>_ccd_<C>_quad_<Q>.parquet per quadrant. Runs are
+resumable: a killed run picks up at the last finished batch (checkpoints are keyed to the input ids and
+parameters), and a multi-quadrant run skips the quadrants already written with the same parameters.
+Epochs with implausible magnitudes or times (feature_generation.plausible_mag_range, survey_window_hjd)
+are dropped and counted; a light-curve file that is mostly implausible is refused as corrupt. A progress
+bar (per light curve) is shown on a terminal unless --quiet; the run ends with a one-line summary."""
 
 
 def get_parser():
@@ -23,8 +28,17 @@ def get_parser():
     g.add_argument("--gaia-catalog", default=None, help="Gaia catalog (default: kowalski.collections.gaia)")
     g.add_argument("--source", choices=["archive", "kowalski"], default=None, help="light-curve source (default: data.source)")
     g.add_argument("--field", type=int, default=296, help="ZTF field")
-    g.add_argument("--ccd", type=int, default=1, help="CCD (1-16)")
-    g.add_argument("--quad", type=int, default=1, help="quadrant (1-4)")
+    g.add_argument("--ccd", type=int, default=None, help="CCD (1-16) of a one-quadrant run; CCD 1 when not given")
+    g.add_argument("--quad", type=int, default=None, help="quadrant (1-4) of a one-quadrant run; quadrant 1 when not given")
+    g.add_argument("--whole-field", action="store_true",
+                   help="every populated quadrant of --field in one process (one file per quadrant, as separate "
+                        "runs would write; quadrants already written with the same parameters are skipped)")
+    g.add_argument("--ccd-range", type=int, nargs="+", default=None, metavar="CCD",
+                   help="several quadrants: one CCD or an inclusive range (e.g. 1 4); with --quad-range or alone "
+                        "(all quadrants of those CCDs)")
+    g.add_argument("--quad-range", type=int, nargs="+", default=None, metavar="QUAD",
+                   help="several quadrants: one quadrant or an inclusive range (e.g. 1 2) of every CCD in --ccd-range "
+                        "(default: all CCDs)")
     g.add_argument("--doQuadrantFile", action="store_true", help="take field/ccd/quad from row --quadrant-index of the quadrant file")
     g.add_argument("--quadrant-file", default="slurm.dat", help="quadrant file, looked up in <base>/<dirname>/slurm/")
     g.add_argument("--quadrant-index", type=int, default=0, help="row of the quadrant file")
@@ -32,7 +46,9 @@ def get_parser():
     g.add_argument("--fg-dataset", default=None,
                    help="source list (parquet/h5/csv) with ztf_id and optionally coordinates/ra/dec and fritz_name "
                         "(default: feature_generation.dataset)")
-    g.add_argument("--skipCloseSources", action="store_true", help="skip the Gaia bright-star exclusion")
+    g.add_argument("--skipCloseSources", action="store_true",
+                   help="skip the Gaia bright-star exclusion; with --doSpecificIDs and no --fg-dataset, read the "
+                        "sources a previous run saved in <base>/<dirname>/<feature_generation.ids_skipGaia>")
     g.add_argument("--bright-star-query-radius-arcsec", type=float, default=300.0, help="bright-star search radius")
     g.add_argument("--xmatch-radius-arcsec", type=float, default=2.0, help="radius of Gaia self-match, alerts and cross-matches")
     g.add_argument("--query-size-limit", "--limit", dest="query_size_limit", type=int, default=10000,
@@ -60,14 +76,17 @@ def get_parser():
     s.add_argument("--fourier-form", choices=["legacy", "amplitude_phase"], default=None,
                    help="f1_* columns: raw cos/sin coefficients (legacy, DR16) or amplitudes and phases "
                         "(default: feature_generation.fourier_form)")
-    s.add_argument("--doCesium", action="store_true", help="add the config's cesium features")
+    s.add_argument("--doCesium", action="store_true",
+                   help="add the cesium features of feature_generation.cesium_features (checked before any work)")
     o = p.add_argument_group("output")
     o.add_argument("--dirname", default="generated_features", help="output folder under the base folder")
     o.add_argument("--filename", default="gen_features", help="output file prefix")
     o.add_argument("--output-dir", default=None, help="base folder (default: feature_generation.path_to_features or CWD)")
     o.add_argument("--doNotSave", action="store_true", help="compute but do not write the feature file")
     o.add_argument("--checkpoint-dir", default=None, help="folder for resume checkpoints (default: beside the output)")
-    o.add_argument("--restart", action="store_true", help="ignore existing checkpoints and start over")
+    o.add_argument("--restart", action="store_true",
+                   help="ignore existing checkpoints (and, in a multi-quadrant run, quadrants already written) "
+                        "and start over")
     return p
 
 

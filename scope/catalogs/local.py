@@ -16,6 +16,7 @@ import pandas as pd
 
 from scope.errors import DataError
 from scope.lightcurves.sources.base import angular_separation_arcsec
+from scope.tables import read_parquet
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class LocalCatalogs:
             path = self.folder / f"{catalog}.parquet"
             if not path.exists():
                 raise DataError(f"catalog {catalog} not found in {self.folder} (expected {path.name})")
-            df = pd.read_parquet(path)
+            df = read_parquet(path).to_pandas()  # page checksums verified
             missing = {"_id", "ra", "dec"} - set(df.columns)
             if missing:
                 raise DataError(f"catalog {path} lacks columns: {', '.join(sorted(missing))}")

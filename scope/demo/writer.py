@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from scope.tables import atomic_path
+from scope.tables import write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +80,8 @@ def archive_table(rows: list[dict]) -> pa.Table:
 def write_archive_file(path: Path, rows: list[dict]) -> Path:
     """Write one field/filter/CCD/quadrant file atomically."""
     table = archive_table(rows)
-    with atomic_path(path) as tmp:
-        # "item" (not "element") names the list values, exactly as in the public DR files
-        pq.write_table(table, tmp, use_compliant_nested_type=False)
+    # "item" (not "element") names the list values, exactly as in the public DR files
+    write_parquet(table, path, use_compliant_nested_type=False)
     log.debug("wrote %s (%d objects)", path, table.num_rows)
     return Path(path)
 

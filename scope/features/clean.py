@@ -4,18 +4,23 @@ Per light curve, in this order:
 
 1. keep points with ``catflags == 0`` (when flags are given);
 2. keep points with finite time, magnitude and error and a positive error;
-3. drop points after ``max_timestamp_hjd`` (``t <= max`` is kept; the reference only filtered
+3. keep points whose magnitude lies in the plausible range ``mag_range`` (when given): values a
+   survey cannot produce (0, 1e-22, 99, -5 ...) come from damaged files, not from the sky;
+4. keep points inside the survey window ``time_window`` (when given);
+5. drop points after ``max_timestamp_hjd`` (``t <= max`` is kept; the reference only filtered
    whole documents, so later epochs leaked in);
-4. sort by time (stable);
-5. duplicate times: keep ONE point per time, the one with the smallest error (the first in input
+6. sort by time (stable);
+7. duplicate times: keep ONE point per time, the one with the smallest error (the first in input
    order among equal errors);
-6. greedy high-cadence thinning: keep the first point, then every point at least
+8. greedy high-cadence thinning: keep the first point, then every point at least
    ``min_cadence_minutes`` after the last KEPT point (0 or None disables);
-7. drop the light curve when fewer than ``min_n_points`` remain.
+9. drop the light curve when fewer than ``min_n_points`` remain.
 
 Times are never narrowed and never shifted here: cleaned arrays are float64 absolute HJD.
 
 Every object keeps its slot: a dropped light curve has zero points in the output and a reason.
+Every removed point is counted once, under the first step that removed it
+(:attr:`CleanedLightCurves.epochs_removed`).
 """
 
 from __future__ import annotations
@@ -37,7 +42,14 @@ _REASONS = {
     3: "no valid points (non-finite values or errors <= 0)",
     4: "all points after max_timestamp_hjd",
     5: "fewer than {min} points after cleaning ({n})",
+    6: "no point with a plausible magnitude",
+    7: "no point inside the survey window",
 }
+
+#: Epoch-removal steps, in the order they are applied (keys of ``epochs_removed``).
+EPOCH_STEPS = ("flagged (catflags != 0)", "non-finite or error <= 0", "implausible magnitude",
+               "outside the survey window", "after max_timestamp_hjd", "duplicate time",
+               "cadence thinning", "in light curves with too few points")
 
 
 @dataclass
@@ -57,7 +69,11 @@ class CleanedLightCurves:
         per-point columns along.
     codes : ndarray of int64, shape (n,)
         Reason codes: 0 kept, 1 no points, 2 all flagged, 3 no valid points, 4 all after
-        ``max_timestamp_hjd``, 5 too few points.
+        ``max_timestamp_hjd``, 5 too few points, 6 no plausible magnitude, 7 none inside the
+        survey window.
+    epochs_removed : dict of str to int
+        Points removed by each step (:data:`EPOCH_STEPS`, in order); every input point is
+        either kept or counted under exactly one step.
     """
 
     t: np.ndarray
@@ -67,6 +83,7 @@ class CleanedLightCurves:
     reasons: list
     index: np.ndarray
     codes: np.ndarray
+    epochs_removed: dict = None
 
     @property
     def kept(self) -> np.ndarray:
@@ -133,6 +150,8 @@ def clean_lightcurves(
     max_timestamp_hjd: float | None = None,
     min_cadence_minutes: float | None = 30.0,
     min_n_points: int = 50,
+    mag_range: tuple[float, float] | None = None,
+    time_window: tuple[float | None, float | None] | None = None,
 ) -> CleanedLightCurves:
     """Clean a ragged batch of light curves (see the module docstring for the steps).
 
@@ -149,6 +168,11 @@ def clean_lightcurves(
         Greedy thinning interval (minutes); 0 or None disables thinning.
     min_n_points : int
         Minimum points a light curve needs after cleaning.
+    mag_range : (float, float), optional
+        Plausible magnitudes ``(lo, hi)``, inclusive; points outside are dropped. None keeps all.
+    time_window : (float or None, float or None), optional
+        Survey window ``(first, last)`` in HJD, inclusive (None: open end); points outside are
+        dropped. None keeps all.
 
     Returns
     -------
@@ -169,7 +193,9 @@ def clean_lightcurves(
     lc = object_index(offsets)
     unflagged = fl == 0
     valid = unflagged & np.isfinite(t) & np.isfinite(m) & np.isfinite(e) & (e > 0)
-    in_time = valid & (t <= tmax)
+    plausible = valid & within_bounds(m, mag_range, "mag_range")
+    in_window = plausible & within_bounds(t, time_window, "time_window")
+    in_time = in_window & (t <= tmax)
     # candidates ordered by light curve, time, error, input position (lexsort: last key first)
     cand = np.flatnonzero(in_time)
     cand = cand[np.lexsort((cand, e[cand], t[cand], lc[cand]))]
@@ -177,30 +203,57 @@ def clean_lightcurves(
     keep_idx = np.empty(len(cand), dtype=np.int64)
     new_offsets = np.zeros(n + 1, dtype=np.int64)
     counts = np.zeros(n, dtype=np.int64)
-    _thin(t, cand, cand_offsets, cadence, int(min_n_points), keep_idx, new_offsets, counts)
+    skipped = np.zeros(2, dtype=np.int64)
+    _thin(t, cand, cand_offsets, cadence, int(min_n_points), keep_idx, new_offsets, counts, skipped)
     codes = np.zeros(n, dtype=np.int64)
     lengths = np.diff(offsets)
     n_unflagged = np.bincount(lc[unflagged], minlength=n)
     n_valid = np.bincount(lc[valid], minlength=n)
+    n_plausible = np.bincount(lc[plausible], minlength=n)
+    n_window = np.bincount(lc[in_window], minlength=n)
     n_cand = np.diff(cand_offsets)
-    codes[(counts < int(min_n_points))] = 5
+    too_few = counts < int(min_n_points)
+    codes[too_few] = 5
     codes[n_cand == 0] = 4
+    codes[n_window == 0] = 7
+    codes[n_plausible == 0] = 6
     codes[n_valid == 0] = 3
     codes[n_unflagged == 0] = 2
     codes[lengths == 0] = 1
     idx = keep_idx[: new_offsets[-1]]
     reasons = [None if c == 0 else _REASONS[int(c)].format(min=int(min_n_points), n=int(k))
                for c, k in zip(codes, counts)]
+    removed = [len(t) - int(unflagged.sum()), int(unflagged.sum() - valid.sum()),
+               int(valid.sum() - plausible.sum()), int(plausible.sum() - in_window.sum()),
+               int(in_window.sum() - in_time.sum()), int(skipped[0]), int(skipped[1]),
+               int(counts[too_few].sum())]
     return CleanedLightCurves(t=t[idx], m=m[idx], e=e[idx], offsets=new_offsets, reasons=reasons,
-                              index=idx, codes=codes)
+                              index=idx, codes=codes, epochs_removed=dict(zip(EPOCH_STEPS, removed)))
+
+
+def within_bounds(values: np.ndarray, bounds, name: str = "bounds") -> np.ndarray:
+    """``lo <= values <= hi`` for ``bounds = (lo, hi)`` (either None: open end; NaN is outside).
+
+    ``bounds`` None means no limit (all True); a malformed pair raises :class:`DataError`.
+    """
+    if bounds is None:
+        return np.ones(len(values), dtype=bool)
+    if len(bounds) != 2:
+        raise DataError(f"{name} must be a pair (low, high), got {bounds!r}")
+    lo = -np.inf if bounds[0] is None else float(bounds[0])
+    hi = np.inf if bounds[1] is None else float(bounds[1])
+    if not lo < hi:
+        raise DataError(f"{name} must have low < high, got {bounds!r}")
+    return (values >= lo) & (values <= hi)
 
 
 @njit(cache=True, nogil=True)
-def _thin(t, cand, cand_offsets, cadence, min_n, keep_idx, new_offsets, counts):
+def _thin(t, cand, cand_offsets, cadence, min_n, keep_idx, new_offsets, counts, skipped):
     """Duplicate times and greedy cadence thinning over time-ordered candidates.
 
     Within a group of equal times the first candidate is the one with the smallest error (the
-    candidates arrive ordered by time, then error, then input position).
+    candidates arrive ordered by time, then error, then input position). ``skipped`` counts the
+    points removed as duplicates (``[0]``) and by thinning (``[1]``).
     """
     pos = 0
     for r in range(cand_offsets.shape[0] - 1):
@@ -212,11 +265,14 @@ def _thin(t, cand, cand_offsets, cadence, min_n, keep_idx, new_offsets, counts):
         for j in range(a, b):
             i = cand[j]
             if j > a and t[i] == t[cand[j - 1]]:
+                skipped[0] += 1
                 continue  # a duplicate time: the better point came first
             if pos == start or t[i] - last_t >= cadence:
                 keep_idx[pos] = i
                 pos += 1
                 last_t = t[i]
+            else:
+                skipped[1] += 1
         counts[r] = pos - start
         if pos - start < min_n:
             pos = start

@@ -37,23 +37,34 @@ def ontological_columns(external: dict, n: int) -> dict:
     return cols
 
 
-def _order(cols: dict) -> list[str]:
-    """Reference order: cesium, basic stats, periodic core/top-N/agreement, Fourier, dmdt, alerts, xmatch."""
+def _order(cols: dict, cesium: list[str] | None = None) -> list[str]:
+    """Reference order: cesium, basic stats, periodic core/top-N/agreement, Fourier, dmdt, alerts, xmatch.
+
+    ``cesium`` lists the cesium features in config order. A name both cesium and the basic
+    statistics have (``skew``) keeps its cesium place, holding the basic statistic: the reference
+    built each row as a dict, cesium first, and the later basic-statistics value replaced cesium's
+    in the same slot.
+    """
     names = list(cols)
-    basic = [c for c in BASIC_STATS if c in cols]
+    ces = [c for c in (cesium or []) if c in cols]
+    basic = [c for c in BASIC_STATS if c in cols and c not in ces]
     periodic = [c for c in names if c.startswith(("period_", "significance_", "pdot_"))]
     agreement = [c for c in AGREEMENT if c in cols]
     fourier = [c for c in names if c.startswith("f1_")]
     xmatch = [c for c in names if "__" in c]
     tail = ["dmdt"] if "dmdt" in cols else []
     alerts = [c for c in ALERTS if c in cols]
-    placed = set(basic + periodic + agreement + fourier + xmatch + tail + alerts)
-    cesium = [c for c in names if c not in placed]
-    return cesium + basic + periodic + agreement + fourier + tail + alerts + xmatch
+    placed = set(ces + basic + periodic + agreement + fourier + xmatch + tail + alerts)
+    rest = [c for c in names if c not in placed]
+    return ces + rest + basic + periodic + agreement + fourier + tail + alerts + xmatch
 
 
-def assemble_columns(batch: LightCurveBatch, cols: dict, extra: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One batch's feature rows: id, position, location, then the feature columns in reference order."""
+def assemble_columns(batch: LightCurveBatch, cols: dict, extra: pd.DataFrame | None = None,
+                     cesium: list[str] | None = None) -> pd.DataFrame:
+    """One batch's feature rows: id, position, location, then the feature columns in reference order.
+
+    ``cesium`` names the cesium features of the run (``--doCesium``), in config order.
+    """
     n = len(batch)
     head = {"_id": pd.array(batch.ids, dtype="Int64"),
             "radec_geojson": [{"coordinates": [float(r) - 180.0, float(d)]} for r, d in zip(batch.ra, batch.dec)]}
@@ -63,7 +74,7 @@ def assemble_columns(batch: LightCurveBatch, cols: dict, extra: pd.DataFrame | N
                  "field": batch.field.astype(np.int64), "ccd": batch.ccd.astype(np.int64),
                  "quad": batch.quad.astype(np.int64), "filter": batch.band.astype(np.int64)})
     body = {}
-    for name in _order(cols):
+    for name in _order(cols, cesium):
         value = cols[name]
         if name == "dmdt":
             body[name] = list(np.asarray(value, dtype=np.float64).reshape(n, 26, 26)) if n else []

@@ -45,6 +45,8 @@ class Checkpoint:
         if restart:
             self.clear()
             return set()
+        for tmp in self.folder.glob(".*.tmp*") if self.folder.is_dir() else []:
+            tmp.unlink(missing_ok=True)  # a part or manifest whose writer was killed
         if not self.manifest.exists():
             return set()
         try:

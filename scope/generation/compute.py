@@ -18,7 +18,10 @@ class FeatureComputer:
     """Splits cleaned light curves into period-search batches and computes their features.
 
     The frequency grid is built once, from the longest baseline of all the light curves (the
-    reference's rule), so every batch of a run searches the same frequencies.
+    reference's rule), so every batch of a run searches the same frequencies. A batch (the unit of
+    checkpoints, ``--period-batch-size``) is computed in small chunks so that a progress bar can
+    move per few light curves; every light curve's features depend only on its own points and the
+    grid, so the chunking changes no number.
     """
 
     def __init__(self, opts: GenerateOptions, lightcurves: LightCurveBatch):
@@ -42,8 +45,8 @@ class FeatureComputer:
                                   scale_min_period=opts.scale_min_period,
                                   min_cadence_minutes=opts.min_cadence_minutes,
                                   remove_terrestrial=opts.remove_terrestrial)
-            log.info("frequency grid: %d frequencies (baseline %.1f d, fmax %.3g c/d)", self.grid.nf, baseline,
-                     self.grid.params.get("max_freq", opts.max_freq))
+            log.debug("frequency grid: %d frequencies (baseline %.1f d, fmax %.3g c/d)", self.grid.nf, baseline,
+                      self.grid.params.get("max_freq", opts.max_freq))
 
     def grid_params(self) -> dict:
         return self.grid.as_dict() if self.grid is not None else {}
@@ -53,12 +56,41 @@ class FeatureComputer:
         lo, hi = k * self.size, min((k + 1) * self.size, len(self.lightcurves))
         return self.lightcurves.subset(np.arange(lo, hi))
 
-    def compute(self, k: int) -> dict:
-        """Feature columns (reference names) of batch ``k``."""
+    def chunk_size(self) -> int:
+        """Light curves per progress step: a few per thread (load balance), never the whole batch."""
+        from scope.features._threads import resolve_threads
+
+        return max(16, 8 * resolve_threads(self.opts.n_threads))
+
+    def compute(self, k: int, progress=None) -> dict:
+        """Feature columns (reference names) of batch ``k``.
+
+        ``progress``, when given, is called with the number of light curves finished after each
+        chunk.
+        """
+        sub = self.batch(k)
+        step = self.chunk_size()
+        parts = []
+        for lo in range(0, len(sub), step):
+            chunk = sub.subset(np.arange(lo, min(lo + step, len(sub))))
+            parts.append(self._compute(chunk))
+            if progress is not None:
+                progress(len(chunk))
+        if not parts:
+            return self._compute(sub)
+        if len(parts) == 1:
+            return parts[0]
+        return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+    def _compute(self, sub: LightCurveBatch) -> dict:
         from scope.features import compute_lightcurve_features
 
-        sub = self.batch(k)
         opts = self.opts
+        ces = {}
+        if opts.do_cesium:
+            from scope.generation.cesium_features import cesium_columns
+
+            ces = cesium_columns(sub, opts.cesium_features)
         kwargs = dict(top_n_periods=opts.top_n_periods, n_threads=opts.n_threads, fourier_form=opts.fourier_form)
         if opts.dm_edges:
             kwargs["dm_edges"] = np.asarray(opts.dm_edges, dtype=float)
@@ -75,11 +107,9 @@ class FeatureComputer:
                                                batch_size=len(sub) or 1, **kwargs)
         if provenance:
             self._provenance = provenance
-        if opts.do_cesium:
-            from scope.generation.cesium_features import cesium_columns
-
-            ces = cesium_columns(sub, opts.cesium_features)
-            ces.pop("skew", None)  # the basic-statistics skew keeps its name (the reference clobbered it)
+        if ces:
+            # the basic-statistics skew wins (as in the reference, which overwrote cesium's)
+            ces.pop("skew", None)
             cols = {**ces, **cols}
         return cols
 

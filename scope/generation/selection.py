@@ -14,17 +14,35 @@ from scope.tables import read_table
 log = logging.getLogger(__name__)
 
 
+def check_quadrant(field: int, ccd: int, quad: int, where: str = "") -> None:
+    """Refuse a field/CCD/quadrant that cannot exist (CCD 1-16, quadrant 1-4, field >= 1)."""
+    problems = []
+    if not int(field) >= 1:
+        problems.append(f"field {field} (fields are numbered from 1)")
+    if not 1 <= int(ccd) <= 16:
+        problems.append(f"CCD {ccd} (ZTF CCDs are 1-16)")
+    if not 1 <= int(quad) <= 4:
+        problems.append(f"quadrant {quad} (quadrants are 1-4)")
+    if problems:
+        raise DataError(f"no such ZTF quadrant{where}: " + ", ".join(problems))
+
+
 def quadrant_from_file(path: Path, index: int) -> tuple[int, int, int]:
-    """Row ``index`` of a quadrant file (``job_number field ccd quad`` per line)."""
+    """Row ``index`` of a quadrant file (``job_number field ccd quad`` per line), checked."""
     if not Path(path).exists():
         raise DataError(f"quadrant file not found: {path}")
     rows = [line.split() for line in Path(path).read_text().splitlines() if line.strip()]
     if not 0 <= index < len(rows):
         raise DataError(f"quadrant index {index} is outside {path} ({len(rows)} rows)")
     row = rows[index]
-    if len(row) != 4:
-        raise DataError(f"{path} row {index} must hold 'job field ccd quad', got {' '.join(row)!r}")
-    _, field, ccd, quad = (int(v) for v in row)
+    try:
+        if len(row) != 4:
+            raise ValueError
+        _, field, ccd, quad = (int(v) for v in row)
+    except ValueError:
+        raise DataError(f"{path} row {index} must hold four integers 'job field ccd quad', "
+                        f"got {' '.join(row)!r}") from None
+    check_quadrant(field, ccd, quad, f" in {path} row {index}")
     return field, ccd, quad
 
 
@@ -93,6 +111,43 @@ def read_source_list(path: Path, source=None, limit: int | None = None) -> pd.Da
     if limit:
         out = out.head(limit)
     return out
+
+
+def read_close_source_list(path: Path, limit: int | None = None) -> pd.DataFrame:
+    """The sources a specific-ids run kept after the bright-star cut (``specific_ids_dropCloseSources.json``).
+
+    ``{"<ztf_id>": {"radec_geojson": {"coordinates": [ra - 180, dec]}, "fritz_name"?: str}}``
+    (reference §5.5), as ``_id, ra, dec`` (+ ``fritz_name``), in file order; ``limit`` keeps the
+    first entries (``--stop-early``).
+    """
+    import json
+
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path} not found: --doSpecificIDs --skipCloseSources reads the sources a run without "
+                        "--skipCloseSources saved there; run that first, or give --fg-dataset")
+    try:
+        payload = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    if not isinstance(payload, dict):
+        raise DataError(f"{path} must map ztf_id to {{radec_geojson: ...}}, got a {type(payload).__name__}")
+    items = list(payload.items())[:limit] if limit else list(payload.items())
+    rows = []
+    for key, entry in items:
+        try:
+            _id = int(key)
+            ra, dec = _coords(entry)
+        except (TypeError, ValueError, AttributeError, IndexError):
+            raise DataError(f"{path}: entry {key!r} must be {{\"radec_geojson\": {{\"coordinates\": [lon, lat]}}}} "
+                            "under an integer ztf_id") from None
+        rows.append((_id, ra, dec, entry.get("fritz_name") if isinstance(entry, dict) else None))
+    out = pd.DataFrame({"_id": np.array([r[0] for r in rows], dtype=np.int64),
+                        "ra": np.array([r[1] for r in rows], dtype=float),
+                        "dec": np.array([r[2] for r in rows], dtype=float)})
+    if any(r[3] is not None for r in rows):
+        out["fritz_name"] = [None if r[3] is None else str(r[3]) for r in rows]
+    return out.drop_duplicates("_id").reset_index(drop=True)
 
 
 def bright_star_cut(sources: pd.DataFrame, catalogs, *, gaia_catalog: str = "Gaia_EDR3", radius: float = 300.0,

@@ -87,3 +87,66 @@ def test_update_json_merges(tmp_path):
     update_json(path, lambda d: d.update(a=1))
     update_json(path, lambda d: d.update(b=2))
     assert json.loads(path.read_text()) == {"a": 1, "b": 2}
+
+
+def _corrupt_a_data_page(path):
+    """Flip bytes inside the first data page (the footer stays intact, as in the review's file)."""
+    raw = bytearray(path.read_bytes())
+    for i in range(200, 260):
+        raw[i] ^= 0x5A
+    path.write_bytes(bytes(raw))
+
+
+def test_parquet_pages_carry_checksums_and_damage_is_refused_by_name(tmp_path):
+    import pyarrow.parquet as pq
+
+    df = pd.DataFrame({"mag": np.linspace(14.0, 20.0, 4000)})
+    path = write_table(df, tmp_path / "features.parquet")
+    _corrupt_a_data_page(path)
+    # without verification the damaged page decodes into nonsense without any error
+    assert not np.allclose(pq.read_table(path, page_checksum_verification=False)["mag"].to_numpy(), df["mag"])
+    with pytest.raises(DataError, match=r"features\.parquet.*checksum.*damaged"):
+        read_table(path)
+
+
+def test_project_parquet_reads_verify_checksums(tmp_path):
+    from scope.tables import read_parquet, write_parquet
+    import pyarrow as pa
+
+    path = write_parquet(pa.table({"x": np.arange(5000, dtype=np.float64)}), tmp_path / "t.parquet",
+                         compression="none")
+    assert read_parquet(path)["x"].to_numpy().sum() == np.arange(5000).sum()
+    _corrupt_a_data_page(path)
+    with pytest.raises(DataError, match=r"t\.parquet"):
+        read_parquet(path)
+
+
+def test_stale_temporary_files_are_removed(tmp_path):
+    from scope.tables import remove_stale_temps
+
+    path = tmp_path / "out.parquet"
+    left = [tmp_path / ".out.parquet.abc123.tmp.parquet", tmp_path / ".out.parquet.xyz.tmp"]
+    others = [tmp_path / ".other.parquet.abc.tmp.parquet", tmp_path / "out.parquet.bak"]
+    for p in left + others:
+        p.write_text("x")
+    assert sorted(remove_stale_temps(path)) == sorted(left)
+    assert all(p.exists() for p in others) and not any(p.exists() for p in left)
+
+
+def test_update_json_removes_an_orphaned_temporary_file(tmp_path):
+    path = tmp_path / "meta.json"
+    orphan = tmp_path / ".meta.json.k1ll3d.tmp"
+    orphan.write_text("{half")
+    update_json(path, lambda d: {"a": 1})
+    assert not orphan.exists()
+    assert json.loads(path.read_text()) == {"a": 1}
+
+
+def test_parquet_attrs_without_reading_data(tmp_path):
+    from scope.tables import parquet_attrs
+
+    path = write_table(_frame(), tmp_path / "t.parquet")
+    assert parquet_attrs(path)["ZTF_source_catalog"] == "ZTF_sources_20240515"
+    (tmp_path / "bad.parquet").write_text("not parquet")
+    with pytest.raises(DataError, match="bad.parquet"):
+        parquet_attrs(tmp_path / "bad.parquet")

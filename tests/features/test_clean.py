@@ -1,7 +1,9 @@
 """Cleaning (spec §4.4): flags, invalid values, time cut, duplicates, thinning, minimum points."""
 
 import numpy as np
+import pytest
 
+from scope.errors import DataError
 from scope.features.clean import clean_lightcurves, subset_ragged
 
 
@@ -90,3 +92,50 @@ def test_subset_ragged_by_indices_and_mask():
     np.testing.assert_array_equal(so, [0, 3, 4])
     st, *_ , so = subset_ragged(t, t, t, offsets, np.array([False, True, False]))
     np.testing.assert_array_equal(st, [1, 2])
+
+
+def test_implausible_magnitudes_and_times_outside_the_window_are_dropped_and_counted():
+    t = np.array([10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 15.0, 15.001, 16.0, 99.0])
+    m = np.array([15.0, 1e-22, 15.2, 99.0, 15.4, 15.5, 15.6, 15.7, 15.8, 15.9])
+    e = np.full(len(t), 0.05)
+    e[6] = 0.01  # the duplicate time with the smaller error wins
+    flags = np.zeros(len(t), int)
+    flags[2] = 4
+    out = clean_lightcurves(t, m, e, np.array([0, len(t)]), flags=flags, mag_range=(3.0, 28.0),
+                            time_window=(0.0, 50.0), max_timestamp_hjd=15.5, min_cadence_minutes=30.0,
+                            min_n_points=1)
+    np.testing.assert_array_equal(out.t, [10.0, 14.0, 15.0])
+    np.testing.assert_array_equal(out.m, [15.0, 15.4, 15.6])
+    assert out.epochs_removed == {
+        "flagged (catflags != 0)": 1, "non-finite or error <= 0": 0, "implausible magnitude": 2,
+        "outside the survey window": 1, "after max_timestamp_hjd": 1, "duplicate time": 1,
+        "cadence thinning": 1, "in light curves with too few points": 0}
+    assert sum(out.epochs_removed.values()) + len(out.t) == len(t)
+
+
+def test_every_point_is_kept_or_counted_once():
+    rng = np.random.default_rng(4)
+    lengths = rng.integers(0, 80, 30)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    n = offsets[-1]
+    t = np.round(rng.uniform(0, 30, n), 2)
+    m = rng.choice([15.0, 16.0, np.nan, -3.0, 40.0], n, p=[0.5, 0.3, 0.05, 0.1, 0.05])
+    e = rng.choice([0.05, 0.0], n, p=[0.95, 0.05])
+    out = clean_lightcurves(t, m, e, offsets, flags=rng.choice([0, 1], n, p=[0.9, 0.1]), mag_range=(3, 28),
+                            time_window=(1.0, None), max_timestamp_hjd=28.0, min_cadence_minutes=60,
+                            min_n_points=10)
+    assert sum(out.epochs_removed.values()) + len(out.t) == n
+    assert out.epochs_removed["in light curves with too few points"] > 0
+
+
+def test_light_curves_with_nothing_plausible_get_their_reason():
+    t = np.array([1.0, 2.0, 3.0, 4.0])
+    m = np.array([1e-22, 0.0, 15.0, 15.1])
+    e = np.full(4, 0.1)
+    out = clean_lightcurves(t, m, e, np.array([0, 2, 4]), mag_range=(3.0, 28.0), time_window=(3.5, None),
+                            min_n_points=1)
+    assert out.reasons == ["no point with a plausible magnitude", None]
+    out = clean_lightcurves(t, m, e, np.array([0, 2, 3, 4]), time_window=(3.5, None), min_n_points=1)
+    assert out.reasons[1] == "no point inside the survey window"
+    with pytest.raises(DataError, match="mag_range must have low < high"):
+        clean_lightcurves(t, m, e, np.array([0, 4]), mag_range=(28.0, 3.0))

@@ -1,26 +1,15 @@
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from scope.generation import compute as compute_mod
 from scope.tables import read_table
+from tests.generation.conftest import FAST_GRID, copy_demo, feature_file as _out
 from tools import generate_features
-
-FAST_GRID = ["--max-freq", "10", "--samples-per-peak", "2", "--top-n-periods", "5", "--Ncore", "1"]
 
 
 def _copy(demo, tmp_path, monkeypatch):
-    work = tmp_path / "work"
-    shutil.copytree(demo, work)
-    monkeypatch.chdir(work)
-    monkeypatch.delenv("SCOPE_CONFIG", raising=False)
-    return work
-
-
-def _out(work, field=301, ccd=1, quad=1):
-    return work / "generated_features" / f"field_{field}" / f"gen_features_field_{field}_ccd_{ccd}_quad_{quad}.parquet"
+    return copy_demo(demo, tmp_path / "work", monkeypatch)
 
 
 def _die_on_call(monkeypatch, n: int) -> None:
@@ -28,11 +17,11 @@ def _die_on_call(monkeypatch, n: int) -> None:
     original = compute_mod.FeatureComputer.compute
     calls = {"n": 0}
 
-    def dying(self, k):
+    def dying(self, k, **kw):
         calls["n"] += 1
         if calls["n"] == n:
             raise KeyboardInterrupt
-        return original(self, k)
+        return original(self, k, **kw)
 
     monkeypatch.setattr(compute_mod.FeatureComputer, "compute", dying)
 
@@ -82,9 +71,9 @@ def test_kill_and_resume_gives_identical_file(small_demo, tmp_path, monkeypatch)
     monkeypatch.setattr(compute_mod.FeatureComputer, "compute", original)
     resumed_calls = {"n": 0}
 
-    def counting(self, k):
+    def counting(self, k, **kw):
         resumed_calls["n"] += 1
-        return original(self, k)
+        return original(self, k, **kw)
 
     monkeypatch.setattr(compute_mod.FeatureComputer, "compute", counting)
     assert generate_features.main(args) == 0
@@ -124,12 +113,28 @@ def test_gpu_without_gpu_is_a_clear_error(small_demo, tmp_path, monkeypatch, cap
     assert len(err) == 1 and "no GPU backend available" in err[0]
 
 
-def test_empty_quadrant_writes_empty_file(small_demo, tmp_path, monkeypatch, caplog):
+def test_quadrant_whose_light_curves_all_fail_cleaning_writes_an_empty_file(small_demo, tmp_path, monkeypatch,
+                                                                              capsys):
+    # the selection is not empty, the cleaning drops everything: a complete (empty) result, as the reference
     work = _copy(small_demo, tmp_path, monkeypatch)
-    assert generate_features.main(["--field", "301", "--ccd", "1", "--quad", "1", "--doCPU",
-                                   "--min-n-lc-points", "100000", *FAST_GRID]) == 0
-    df = read_table(_out(work))
-    assert len(df) == 0
+    assert generate_features.main(["--field", "301", "--ccd", "1", "--quad", "1", "--doCPU", "--skipCloseSources",
+                                   "--min-cadence-minutes", "100000", *FAST_GRID]) == 0
+    assert len(read_table(_out(work))) == 0
+    assert "fewer than 50 points after cleaning" in capsys.readouterr().err
+
+
+def test_batch_size_changes_no_number(small_demo, tmp_path, monkeypatch):
+    # batches and the progress chunks inside them split light curves only: every number stays
+    args = ["--field", "301", "--ccd", "1", "--quad", "1", "--doCPU", "--skipCloseSources", *FAST_GRID]
+    a = _copy(small_demo, tmp_path / "a", monkeypatch)
+    assert generate_features.main([*args, "--period-batch-size", "7"]) == 0
+    one = read_table(_out(a))
+    b = _copy(small_demo, tmp_path / "b", monkeypatch)
+    assert generate_features.main(args) == 0
+    other = read_table(_out(b))
+    pd.testing.assert_frame_equal(one.drop(columns=["dmdt"]), other.drop(columns=["dmdt"]))
+    for x, y in zip(one["dmdt"], other["dmdt"]):
+        np.testing.assert_array_equal(x, y)
 
 
 def test_specific_ids_mode(small_demo, tmp_path, monkeypatch):

@@ -57,4 +57,6 @@ def open_source(cfg, catalog: str | None = None, source: str | None = None, id_s
     if path is None:
         raise ConfigError("no light-curve archive configured: run scope-demo-data, or set data.archive_path "
                           "in config.yaml (or configure a Kowalski instance)")
-    return ZTFArchiveSource(path, id_scheme=id_scheme)
+    from scope.lightcurves.plausibility import Plausibility
+
+    return ZTFArchiveSource(path, id_scheme=id_scheme, plausibility=Plausibility.from_config(cfg))

@@ -38,7 +38,9 @@ def _read_any(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise DataError(f"light-curve file not found: {path}")
     if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
+        from scope.tables import read_parquet
+
+        return read_parquet(path).to_pandas()
     if suffix == ".csv":
         return pd.read_csv(path)
     raise DataError(f"unsupported light-curve file {path}: use .csv or .parquet")
@@ -64,11 +66,14 @@ class LightCurveTableSource:
     ----------
     paths : path or sequence of paths
         CSV/parquet files in the IRSA or plain layout.
+    plausibility : Plausibility, optional
+        Bounds of plausible photometry: a file whose epochs are mostly outside them is refused
+        as corrupt, naming it (see :mod:`scope.lightcurves.plausibility`).
     """
 
     name = "files"
 
-    def __init__(self, paths: str | Path | Sequence[str | Path]):
+    def __init__(self, paths: str | Path | Sequence[str | Path], plausibility=None):
         if isinstance(paths, (str, Path)):
             paths = [paths]
         self.paths = [Path(p) for p in paths]
@@ -76,6 +81,9 @@ class LightCurveTableSource:
             raise DataError("no light-curve files given")
         self.catalog = ",".join(p.name for p in self.paths)
         frames = [self._normalise(_read_any(p), p) for p in self.paths]
+        if plausibility is not None:
+            for p, frame in zip(self.paths, frames):
+                plausibility.check_file(p, frame["time"].to_numpy(float), frame["mag"].to_numpy(float))
         points = pd.concat(frames, ignore_index=True)
         self._build(points)
 

@@ -10,6 +10,10 @@ Files are found anywhere below ``root``; a file whose name does not follow the p
 indexed by its ``fieldid``/``rcid``/``filterid`` columns. Times are converted from HMJD to HJD
 (+2400000.5) in float64. Ids are the archive's ``objectid`` (see :mod:`scope.lightcurves.ztf_ids`),
 or, with ``id_scheme="kowalski"``, the Kowalski ``_id`` of the same light curve.
+
+Reads verify parquet page checksums where a file has them, and with a
+:class:`~scope.lightcurves.plausibility.Plausibility` a file whose epochs are mostly implausible
+is refused as corrupt (a damaged page can decode into magnitudes of 1e-22 without any error).
 """
 
 from __future__ import annotations
@@ -29,8 +33,10 @@ import pyarrow.parquet as pq
 
 from scope.errors import DataError
 from scope.lightcurves.batch import LightCurveBatch
+from scope.lightcurves.plausibility import Plausibility
 from scope.lightcurves.sources.base import angular_separation_arcsec
 from scope.lightcurves import ztf_ids
+from scope.tables import read_parquet
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +55,14 @@ class ZTFArchiveSource:
         Folder holding the archive (searched recursively for ``*.parquet``).
     id_scheme : {"objectid", "kowalski"}
         Which id form the source reports and accepts.
+    plausibility : Plausibility, optional
+        Bounds of plausible photometry; a file read here whose epochs are mostly outside them
+        raises :class:`DataError` naming the file. None: no such check.
     """
 
     name = "archive"
 
-    def __init__(self, root, id_scheme: str = "objectid"):
+    def __init__(self, root, id_scheme: str = "objectid", plausibility: Plausibility | None = None):
         self.root = Path(root)
         if not self.root.is_dir():
             raise DataError(f"light-curve archive folder not found: {self.root} "
@@ -61,6 +70,7 @@ class ZTFArchiveSource:
         if id_scheme not in ("objectid", "kowalski"):
             raise DataError(f"unknown id scheme '{id_scheme}': use objectid or kowalski")
         self.id_scheme = id_scheme
+        self.plausibility = plausibility
         self.catalog = f"archive:{self.root.name}"
         self._index: dict[tuple[int, int, int], list[tuple[int, Path]]] | None = None
 
@@ -89,7 +99,7 @@ class ZTFArchiveSource:
                 continue
             if not all(c in schema.names for c in ("fieldid", "rcid", "filterid", "objectid")):
                 continue
-            keys = pq.read_table(path, columns=["fieldid", "rcid", "filterid"]).to_pandas().drop_duplicates()
+            keys = self._read(path, ["fieldid", "rcid", "filterid"]).to_pandas().drop_duplicates()
             for f, rc, b in keys.itertuples(index=False):
                 ccd, quad = ztf_ids.ccd_quad_from_rc(int(rc))
                 index[(int(f), int(ccd), int(quad))].append((int(b), path))
@@ -118,13 +128,13 @@ class ZTFArchiveSource:
         return ids
 
     def _read(self, path: Path, columns: list[str], objectids: np.ndarray | None = None) -> pa.Table:
+        filters = None
+        if objectids is not None:
+            filters = pc.field("objectid").isin(pa.array(np.asarray(objectids, dtype=np.int64)))
         try:
-            filters = None
-            if objectids is not None:
-                filters = pc.field("objectid").isin(pa.array(np.asarray(objectids, dtype=np.int64)))
-            return pq.read_table(path, columns=columns, filters=filters)
-        except (OSError, pa.ArrowInvalid) as exc:
-            raise DataError(f"cannot read archive file {path}: {exc}") from None
+            return read_parquet(path, columns=columns, filters=filters)
+        except DataError as exc:
+            raise DataError(f"archive file: {exc}") from None
 
     def ids_in_quadrant(self, field: int, ccd: int, quad: int, *, minobs: int = 0, skip: int = 0,
                         limit: int | None = None) -> np.ndarray:
@@ -177,7 +187,10 @@ class ZTFArchiveSource:
             t = self._read(path, cols, oids)
             if t.num_rows == 0:
                 continue
-            batches.append(self._table_to_batch(t))
+            batch = self._table_to_batch(t)
+            if self.plausibility is not None:
+                self.plausibility.check_file(path, batch.t, batch.m)
+            batches.append(batch)
         batch = LightCurveBatch.concat(batches)
         batch.source = self.catalog
         batch = batch.order_by(wanted)
@@ -224,7 +237,7 @@ class ZTFArchiveSource:
 
 @lru_cache(maxsize=4)
 def _positions_table(root: Path, paths: tuple[Path, ...]) -> pd.DataFrame:
-    frames = [pq.read_table(p, columns=["objectid", "objra", "objdec"]).to_pandas() for p in paths]
+    frames = [read_parquet(p, columns=["objectid", "objra", "objdec"]).to_pandas() for p in paths]
     if not frames:
         return pd.DataFrame({"objectid": np.zeros(0, np.int64), "ra": [], "dec": []})
     df = pd.concat(frames, ignore_index=True).rename(columns={"objra": "ra", "objdec": "dec"})
