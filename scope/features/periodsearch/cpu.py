@@ -656,7 +656,7 @@ def search_batch(code, t, y, w, offsets, fmin, df, segments, ipar, fpar, sep, ou
                             sep, r0, r1, *outputs)
     elif code == LS:
         def work(r0, r1):
-            _ls_range(t, y, offsets, fmin, df, segments, sep, r0, r1, *outputs)
+            ls_rows(t, y, offsets, fmin, df, segments, sep, r0, r1, *outputs)
     else:
         def work(r0, r1):
             _mhf_range(t, y, w, offsets, fmin, df, segments, ipar[0], sep, r0, r1, *outputs)
@@ -686,7 +686,8 @@ def _weighted_range(t, y, w, offsets, fmin, df, segments, n_bins, is_bls, qmin, 
 
 
 @njit(cache=True, nogil=True)
-def _ls_range(t, y, offsets, fmin, df, segments, sep, r0, r1, summary, pk_idx, pk_val, raw_idx, raw_val):
+def ls_rows(t, y, offsets, fmin, df, segments, sep, r0, r1, summary, pk_idx, pk_val, raw_idx, raw_val):
+    """The direct Lomb-Scargle kernel on light curves ``r0 .. r1 - 1`` (rows of the outputs)."""
     for r in range(r0, r1):
         a = offsets[r]
         b = offsets[r + 1]

@@ -55,8 +55,8 @@ def find_periods(
     nested_from : {"bins", "peaks"}
         Nested candidates: the N highest raw bins of LS and lowest of CE (``"bins"``, the
         reference's production behaviour) or their N distinct peaks (``"peaks"``).
-    ls_engine : {"auto", "nifty", "numba"}
-        Lomb-Scargle implementation of the cpu backend.
+    ls_engine : {"auto", "fft", "fft-double", "numba", "nifty"}
+        Lomb-Scargle implementation of the cpu backend (:mod:`.registry`).
     params : dict, optional
         Overrides of :data:`.registry.DEFAULT_PARAMS` (``phase_bins``, ``mag_bins``,
         ``aov_bins``, ``fpw_bins``, ``bls_bins``, ``qmin``, ``qmax``, ``max_harmonics``).
@@ -127,7 +127,8 @@ def find_periods(
         top_n=top_n if want_top else 0,
         nested=nested,
         agreement=agreement,
-        params={**p, "nested_from": nested_from, "peak_separation_bins": sep, "top_n": top_n},
+        params={**p, "nested_from": nested_from, "peak_separation_bins": sep, "top_n": top_n,
+                "ls_engine": ls_engine},
         versions=library_versions(impl.versions()),
     )
 
