@@ -413,7 +413,8 @@ def _unequal_dips(t, r, w, f, n, sw, swr, min_z, ratio):
             half_width = d / nb
             break
     centre = (hi_bin + 0.5) / nb
-    # points in the dip, by cycle parity
+    # points in the dip, by cycle parity, as departures from the folded profile (so the dip's
+    # own shape adds no scatter)
     s0 = 0.0
     q0 = 0.0
     c0 = 0.0
@@ -421,16 +422,21 @@ def _unequal_dips(t, r, w, f, n, sw, swr, min_z, ratio):
     q1 = 0.0
     c1 = 0.0
     for i in range(t.shape[0]):
-        x = t[i] * f - centre + 0.5
+        ph = t[i] * f
+        x = ph - centre + 0.5
         cyc = math.floor(x)
         if abs(x - cyc - 0.5) < half_width:
+            b = int((ph - math.floor(ph)) * nb)
+            if b >= nb:
+                b = nb - 1
+            d = r[i] - swr[b] / sw[b]
             if int(cyc) % 2 == 0:
-                s0 += r[i]
-                q0 += r[i] * r[i]
+                s0 += d
+                q0 += d * d
                 c0 += 1.0
             else:
-                s1 += r[i]
-                q1 += r[i] * r[i]
+                s1 += d
+                q1 += d * d
                 c1 += 1.0
     if c0 < 3 or c1 < 3:
         return False
