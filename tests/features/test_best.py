@@ -56,7 +56,7 @@ def test_degenerate_light_curves_give_nan(rng):
 
 
 def test_best_columns_come_last_and_work_with_the_nested_search(rng):
-    lcs = [ztf_like(rng, 150, period=p, amp=0.3, shape="eclipse") for p in (1.61, 2.37)]
+    lcs = [ztf_like(rng, 150, period=p, amp=0.3, shape="sawtooth") for p in (1.61, 2.37)]
     cols = compute_lightcurve_features(*ragged(lcs), algorithms=["LS_CE_AOV"], grid=make_grid(1000.0, max_freq=3.0),
                                        top_n_periods=10, best_period=True)
     names = list(cols)
