@@ -46,6 +46,7 @@ import numpy as np
 from numba import njit
 
 from .._threads import run_chunks
+from .cpu import chol_chi2
 from .prepare import PreparedBatch
 from .results import NESTED_SUFFIX, AlgorithmResult, PeriodSearchResult
 
@@ -212,12 +213,13 @@ def _detrend(t, y, w, r):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp", "nsz"})
-def _harmonic_chi2(t, r, w, f, kmax, g, rhs, x, low, z, chi2):
+def _harmonic_chi2(t, r, w, f, kmax, g, rhs, x, chi2):
     """``chi2[k]`` of a straight line plus ``k`` harmonics of ``f`` fitted to ``r`` (k = 0..kmax).
 
     The line is fitted jointly (a trend removed first would take part of a long period with it).
-    Weighted normal equations and a Cholesky factor grown one parameter at a time, so every
-    ``k`` comes from one pass over the points. Models whose matrix is singular get ``inf``.
+    Weighted normal equations, then :func:`.cpu.chol_chi2` (a Cholesky factor grown one
+    parameter at a time), so every ``k`` comes from one pass over the points. Models whose matrix
+    is singular get ``inf``.
     """
     size = 2 + 2 * kmax
     n = t.shape[0]
@@ -249,41 +251,12 @@ def _harmonic_chi2(t, r, w, f, kmax, g, rhs, x, low, z, chi2):
             wx = wi * x[p]
             for q in range(p + 1):
                 g[p, q] += wx * x[q]
-    ok = size
-    for i in range(size):
-        for j in range(i + 1):
-            acc = g[i, j]
-            for k in range(j):
-                acc -= low[i, k] * low[j, k]
-            if i == j:
-                if acc <= 1e-12 * max(abs(g[i, i]), 1e-300):
-                    ok = i
-                    break
-                low[i, i] = math.sqrt(acc)
-            else:
-                low[i, j] = acc / low[j, j]
-        if ok < size:
-            break
-        acc = rhs[i]
-        for k in range(i):
-            acc -= low[i, k] * z[k]
-        z[i] = acc / low[i, i]
-    for k in range(kmax + 1):
-        chi2[k] = np.inf
-    resid = yy
-    for i in range(ok):
-        resid -= z[i] * z[i]
-        if i % 2 == 1:  # a line plus k harmonics is complete after index 1 + 2k
-            chi2[(i - 1) // 2] = max(resid, 0.0)
+    chol_chi2(g, rhs, yy, size, chi2)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _binned_chi2(t, r, w, f, nb, sw, swr, out):
-    """``out[j]`` = chi2 of the phase-bin means with ``nb >> j`` bins (``nb`` a power of two).
-
-    Bin ``b`` of ``nb`` bins at ``f`` is bins ``b`` and ``b + nb`` of ``2 nb`` bins at ``f/2``
-    (the same phases), so the two models are nested, as the harmonic ones are.
-    """
+def _bin_sums(t, r, w, f, nb, sw, swr):
+    """Weights and weighted residuals per phase bin at ``f`` (``nb`` bins); returns ``sum w r^2``."""
     sw[:nb] = 0.0
     swr[:nb] = 0.0
     yy = 0.0
@@ -295,6 +268,17 @@ def _binned_chi2(t, r, w, f, nb, sw, swr, out):
         sw[b] += w[i]
         swr[b] += w[i] * r[i]
         yy += w[i] * r[i] * r[i]
+    return yy
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _binned_chi2(t, r, w, f, nb, sw, swr, out):
+    """``out[j]`` = chi2 of the phase-bin means with ``nb >> j`` bins (``nb`` a power of two).
+
+    Bin ``b`` of ``nb`` bins at ``f`` is bins ``b`` and ``b + nb`` of ``2 nb`` bins at ``f/2``
+    (the same phases), so the two models are nested, as the harmonic ones are.
+    """
+    yy = _bin_sums(t, r, w, f, nb, sw, swr)
     m = nb
     for j in range(out.shape[0]):
         acc = 0.0
@@ -363,15 +347,7 @@ def _unequal_dips(t, r, w, f, n, sw, swr, min_z, ratio):
         nb //= 2
     if 5 * nb > n:
         return False
-    sw[:nb] = 0.0
-    swr[:nb] = 0.0
-    for i in range(t.shape[0]):
-        ph = t[i] * f
-        b = int((ph - math.floor(ph)) * nb)
-        if b >= nb:
-            b = nb - 1
-        sw[b] += w[i]
-        swr[b] += w[i] * r[i]
+    _bin_sums(t, r, w, f, nb, sw, swr)
     k = 0
     lo = np.inf
     hi = -np.inf
@@ -449,9 +425,9 @@ def _unequal_dips(t, r, w, f, n, sw, swr, min_z, ratio):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _score(t, y, w, f, kmax, chi0, g, rhs, x, low, z, chi2):
+def _score(t, y, w, f, kmax, chi0, g, rhs, x, chi2):
     """BIC gain at ``f`` of the best Fourier series (a line plus K <= kmax harmonics)."""
-    _harmonic_chi2(t, y, w, f, kmax, g, rhs, x, low, z, chi2)
+    _harmonic_chi2(t, y, w, f, kmax, g, rhs, x, chi2)
     return _gain(chi2, chi0, t.shape[0], kmax)[0]
 
 
@@ -507,8 +483,6 @@ def _best_one(t, y, w, cand_f, cand_rank, df, kmax, n_refine, fpar, out):
     g = np.zeros((size, size))
     rhs = np.zeros(size)
     x = np.zeros(size)
-    low = np.zeros((size, size))
-    z = np.zeros(size)
     chi2 = np.empty(2 * kmax + 1)
     nbins = _BINS
     n_lev = _BIN_LEVELS
@@ -559,7 +533,7 @@ def _best_one(t, y, w, cand_f, cand_rank, df, kmax, n_refine, fpar, out):
     gains = np.empty(n_pool)
     consensus = np.zeros(n_pool)
     for p in range(n_pool):
-        gains[p] = _score(t, y, w, pool[p], kmax, chi0, g, rhs, x, low, z, chi2)
+        gains[p] = _score(t, y, w, pool[p], kmax, chi0, g, rhs, x, chi2)
         for a in range(n_alg):
             if ranks[p, a] < 99:
                 consensus[p] += 1.0 / (1.0 + ranks[p, a])
@@ -590,7 +564,7 @@ def _best_one(t, y, w, cand_f, cand_rank, df, kmax, n_refine, fpar, out):
                 f = centre + s * step * df
                 if not (f >= fmin_ok):
                     continue
-                gs = _score(t, y, w, f, kmax, chi0, g, rhs, x, low, z, chi2)
+                gs = _score(t, y, w, f, kmax, chi0, g, rhs, x, chi2)
                 if gs > best_g:
                     best_g = gs
                     best_f = f
@@ -615,7 +589,7 @@ def _best_one(t, y, w, cand_f, cand_rank, df, kmax, n_refine, fpar, out):
     if win < 0:
         return
     f_best = pool[win]
-    _harmonic_chi2(t, y, w, f_best, kmax, g, rhs, x, low, z, chi2)
+    _harmonic_chi2(t, y, w, f_best, kmax, g, rhs, x, chi2)
     gain_best, k_best = _gain(chi2, chi0, n, kmax)
     if k_best == 0:
         return
@@ -627,7 +601,7 @@ def _best_one(t, y, w, cand_f, cand_rank, df, kmax, n_refine, fpar, out):
         ln_n = math.log(n)
         switch = False
         if 4 * k_best + 2 <= n - 2:
-            _harmonic_chi2(t, y, w, f_half, 2 * k_best, g, rhs, x, low, z, chi2)
+            _harmonic_chi2(t, y, w, f_half, 2 * k_best, g, rhs, x, chi2)
             chi_h = chi2[2 * k_best]
             if chi_h > 0 and chi_h < chi_k:
                 odd = n * math.log(chi_k / chi_h) - 2.0 * k_best * ln_n
@@ -649,10 +623,10 @@ def _best_one(t, y, w, cand_f, cand_rank, df, kmax, n_refine, fpar, out):
         if switch:
             f_best = f_half
             if 4 * k_best + 2 <= n - 2:
-                _harmonic_chi2(t, y, w, f_half, 2 * k_best, g, rhs, x, low, z, chi2)
+                _harmonic_chi2(t, y, w, f_half, 2 * k_best, g, rhs, x, chi2)
                 k_best = 2 * k_best
             else:
-                _harmonic_chi2(t, y, w, f_half, kmax, g, rhs, x, low, z, chi2)
+                _harmonic_chi2(t, y, w, f_half, kmax, g, rhs, x, chi2)
                 k_best = _gain(chi2, chi0, n, kmax)[1]
             if k_best == 0:
                 return

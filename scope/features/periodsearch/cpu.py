@@ -515,7 +515,7 @@ def _ls_one(r, tr, yr, fmin, df, segments, sep, summary, pk_idx, pk_val, raw_idx
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _chol_chi2(g, rhs, yy, size, chi2):
+def chol_chi2(g, rhs, yy, size, chi2):
     """Cholesky of the leading ``size`` block of ``g``; chi2[k] for models of 2 + 2k parameters.
 
     Models whose matrix is not positive definite get ``inf``.
@@ -664,7 +664,7 @@ def _mhf_one(r, tr, yr, wr, fmin, df, segments, kh, sep, summary, pk_idx, pk_val
                 for p in range(size):
                     for q in range(p + 1, size):
                         g[p, q] = g[q, p]
-                _chol_chi2(g, rhs, yy, size, chi2)
+                chol_chi2(g, rhs, yy, size, chi2)
                 bic0 = chi2[0] + log_n * 2.0
                 best = 0.0
                 for k in range(1, kh + 1):
