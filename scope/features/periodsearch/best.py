@@ -184,7 +184,7 @@ def _significance(chi0, chik, k, lengths, span_f, prep):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _detrend(t, y, w, r):
-    """``r = y - (a + b t)``, the weighted straight-line fit removed."""
+    """``r = y - (a + b t)``, the weighted straight-line fit removed; returns its chi-square."""
     sw = 0.0
     st = 0.0
     sy = 0.0
