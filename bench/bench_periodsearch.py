@@ -1,22 +1,26 @@
-"""Benchmark of the SCoPe period search and feature engine (throughput, memory, recovery).
+"""Benchmark of the SCoPe feature engine: throughput, scaling, memory, peers, period recovery.
 
-Runs on synthetic ZTF-like light curves (nightly visits in observing seasons over ~3 years, a
-periodic signal of known period: sinusoid, eclipsing-binary-like or sawtooth) at several sizes on
-the production grid (max 48 cycles/day, 10 samples per peak -> ~5e5 frequencies), and on the real
-ALeRCE light curves in ``tests/data`` (per-class period recovery). Prints markdown tables.
+One command for every figure of ``docs/benchmarks.md``::
 
-Examples::
+    .venv/bin/python bench/bench_periodsearch.py --output /tmp/bench.md      # everything (~40 min)
+    .venv/bin/python bench/bench_periodsearch.py --sizes 300 --threads 1 2 --skip-recovery   # targets only
+    .venv/bin/python bench/bench_periodsearch.py --quadrant 10000 --quadrant-max-freq 1      # memory
 
-    .venv/bin/python bench/bench_periodsearch.py                 # default, a few minutes
-    .venv/bin/python bench/bench_periodsearch.py --sizes 300 --threads 1 --n-lc 8
-    .venv/bin/python bench/bench_periodsearch.py --output docs/benchmarks-run.md
-    .venv/bin/python bench/bench_periodsearch.py --quadrant 10000 --quadrant-max-freq 2
+Throughput runs on synthetic ZTF-like light curves (nightly visits in observing seasons over ~3
+years, a periodic signal of known period: sinusoid, eclipsing-binary-like or sawtooth) at several
+sizes on the production grid (max 48 cycles/day, 10 samples per peak: ~5.3e5 frequencies). Peers
+that are installed are timed in the same run on the same light curves: nifty-ls and astropy
+(Lomb-Scargle on the same grid) and light-curve (its fast Lomb-Scargle on a grid of 2**19 + 1
+frequencies to the same top frequency, and 15 of its basic statistics). Then the scaling of LS,
+CE and AOV in the number of frequencies, a summary against the targets of issue 14 (1 thread,
+N = 300), and the period recovery of :mod:`bench_recovery` (dev set, ALeRCE, demo sky).
 
 "lc/s (wall)" is light curves per wall-clock second; "lc per CPU-s" divides by the CPU time of
 the process instead (all threads), so it measures per-core throughput and is not distorted by other
 work on the machine; "peak MB" is the largest traced allocation (tracemalloc: NumPy arrays and
-Python objects) during the task; "recovered" is the fraction of light curves whose best period is
-within 1% of P, P/2 or 2P. The load average at the start is printed: compare runs only at low load.
+Python objects) during the task, i.e. the memory of one batch; "recovered" is the fraction of
+light curves whose best period is within 1% of P, P/2, 2P, P/3 or 3P. The load average at the start is
+printed: compare runs only at low load.
 """
 
 from __future__ import annotations
@@ -33,10 +37,15 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for _p in (REPO, REPO / "bench"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+import bench_recovery  # noqa: E402
+import perioddata as PD  # noqa: E402
 
 from scope.features import compute_lightcurve_features  # noqa: E402
+from scope.features.stats import basic_stats  # noqa: E402
 from scope.features.periodsearch import find_periods, make_grid  # noqa: E402
 from scope.features.periodsearch import lsnifty  # noqa: E402
 
@@ -88,13 +97,8 @@ def ragged(lcs):
 
 
 def recovered(found, true, tol=0.01):
-    """Within ``tol`` of the true period, half or double it."""
-    found = np.asarray(found, dtype=float)
-    true = np.asarray(true, dtype=float)
-    ok = np.zeros(len(found), dtype=bool)
-    for h in (1.0, 0.5, 2.0):
-        ok |= np.abs(found / (true * h) - 1) < tol
-    return ok
+    """Within ``tol`` of the true period or a harmonic of it (see :func:`perioddata.recovery`)."""
+    return PD.recovery(found, true, tol)[1]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -126,7 +130,9 @@ def warm_up(grid):
     for alg in (["LS"], ["CE"], ["AOV"], ["CE", "AOV"]):
         find_periods(*b, algorithms=alg, grid=small, top_n=3, n_threads=1)
     find_periods(*b, algorithms=["LS"], grid=small, top_n=3, n_threads=1, ls_engine="numba")
-    compute_lightcurve_features(*b, algorithms=["ELS_ECE_EAOV"], grid=small, top_n_periods=50, n_threads=1)
+    compute_lightcurve_features(*b, algorithms=["ELS_ECE_EAOV"], grid=small, top_n_periods=50, n_threads=1,
+                                best_period=True)
+    basic_stats(*b)
 
 
 def nifty_direct(lcs, grid, n_threads):
@@ -154,90 +160,116 @@ def astropy_direct(lcs, grid):
     return np.array(best)
 
 
+def lightcurve_ls(lcs, max_freq):
+    """light-curve's fast Lomb-Scargle (its FFT grid of 2**19 + 1 frequencies up to ``max_freq``)."""
+    import light_curve as lcpkg
+
+    per = lcpkg.Periodogram(peaks=1, freqs=np.linspace(0.0, 2 * np.pi * max_freq, 2**19 + 1), fast=True)
+    # its features are (period, signal-to-noise) of each peak
+    return np.array([per(t - t.min(), m, e)[0] for t, m, e, *_ in lcs])
+
+
+def lightcurve_stats(lcs):
+    """15 basic statistics of light-curve on every light curve."""
+    import light_curve as lcpkg
+
+    ext = lcpkg.Extractor(lcpkg.Amplitude(), lcpkg.AndersonDarlingNormal(), lcpkg.BeyondNStd(1.0), lcpkg.Cusum(),
+                          lcpkg.Eta(), lcpkg.EtaE(), lcpkg.ExcessVariance(), lcpkg.InterPercentileRange(0.25),
+                          lcpkg.Kurtosis(), lcpkg.MedianAbsoluteDeviation(), lcpkg.ReducedChi2(), lcpkg.Skew(),
+                          lcpkg.StandardDeviation(), lcpkg.StetsonK(), lcpkg.WeightedMean())
+    return ext.many([(t, m, e) for t, m, e, *_ in lcs], n_jobs=1)
+
+
+def have(module):
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
 def bench_size(n_points, args, rng):
     lcs = ztf_like_batch(rng, args.n_lc, n_points, args.baseline)
     grid = make_grid(args.baseline, max_freq=args.max_freq, samples_per_peak=args.samples_per_peak)
     true = np.array([lc[3] for lc in lcs])
     batch = ragged(lcs)
+    # the statistics take microseconds: time them on many copies of the light curves
+    many = lcs * max(1, args.stats_lc // len(lcs))
+    many_batch = ragged(many)
     rows = []
 
-    def add(task, threads, fn, period_of):
+    def add(task, threads, fn, period_of, n=None):
         # best of --repeat runs: on a shared machine the fastest run is the least disturbed one
         runs = [measure(fn) for _ in range(max(1, args.repeat))]
         result, secs, cpu, peak = min(runs, key=lambda r: r[1])
         rec = recovered(period_of(result), true).mean() if period_of else float("nan")
-        rows.append({"N": n_points, "task": task, "threads": threads, "lc_per_s": len(lcs) / secs,
-                     "lc_per_cpu_s": len(lcs) / cpu, "peak_mb": peak, "recovered": rec, "nf": grid.n_kept})
+        count = n or len(lcs)
+        rows.append({"N": n_points, "task": task, "threads": threads, "lc_per_s": count / secs,
+                     "lc_per_cpu_s": count / max(cpu, 1e-9), "peak_mb": peak, "recovered": rec, "nf": grid.n_kept})
 
     for threads in args.threads:
         kw = dict(grid=grid, top_n=10, n_threads=threads)
-        add("LS (scope, nifty-ls engine)" if lsnifty.available() else "LS (scope, numba)", threads,
-            lambda: find_periods(*batch, algorithms=["LS"], **kw), lambda r: r.algorithms["LS"].period)
-        if args.numba_ls:
-            add("LS (scope, numba engine)", threads,
-                lambda: find_periods(*batch, algorithms=["LS"], ls_engine="numba", **kw),
-                lambda r: r.algorithms["LS"].period)
+        add("LS (scope)", threads, lambda: find_periods(*batch, algorithms=["LS"], **kw),
+            lambda r: r.algorithms["LS"].period)
+        add("LS (scope, direct kernel)", threads,
+            lambda: find_periods(*batch, algorithms=["LS"], ls_engine="numba", **kw),
+            lambda r: r.algorithms["LS"].period)
         add("CE 20x10", threads, lambda: find_periods(*batch, algorithms=["CE"], **kw),
             lambda r: r.algorithms["CE"].period)
         add("AOV 20", threads, lambda: find_periods(*batch, algorithms=["AOV"], **kw),
             lambda r: r.algorithms["AOV"].period)
         add("CE+AOV (one pass)", threads, lambda: find_periods(*batch, algorithms=["CE", "AOV"], **kw),
             lambda r: r.algorithms["AOV"].period)
+        add("22 basic statistics", threads, lambda: basic_stats(*many_batch, n_threads=threads), None, n=len(many))
         if not args.skip_whole:
-            add("whole feature set (LS, CE, AOV, nested, Fourier, stats, dm-dt)", threads,
+            add(WHOLE, threads,
                 lambda: compute_lightcurve_features(*batch, algorithms=["ELS_ECE_EAOV"], grid=grid,
-                                                    top_n_periods=50, n_threads=threads),
-                lambda r: r["period_ELS_ECE_EAOV"])
+                                                    top_n_periods=50, n_threads=threads, best_period=True),
+                lambda r: r["period_BEST"])
         if lsnifty.available():
             add("nifty-ls alone (full periodogram)", threads, lambda: nifty_direct(lcs, grid, threads), lambda r: r)
+    if have("light_curve"):
+        add("light-curve LS (fast, 2**19+1 frequencies)", 1, lambda: lightcurve_ls(lcs, args.max_freq), lambda r: r)
+        add("light-curve, 15 basic statistics", 1, lambda: lightcurve_stats(many), None, n=len(many))
     if not args.skip_astropy:
         add("astropy LombScargle (fast)", 1, lambda: astropy_direct(lcs, grid), lambda r: r)
     return rows
 
 
-# ----------------------------------------------------------------------------------------------
-# real ZTF light curves (ALeRCE)
-# ----------------------------------------------------------------------------------------------
+def bench_frequencies(args, rng):
+    """LS, CE and AOV at N = 300 on grids of several sizes (1 thread): the cost per frequency."""
+    lcs = ztf_like_batch(rng, max(2, args.n_lc // 2), 300, args.baseline)
+    batch = ragged(lcs)
+    rows = []
+    for fmax in args.max_freqs:
+        grid = make_grid(args.baseline, max_freq=fmax, samples_per_peak=args.samples_per_peak)
+        for alg in ("LS", "CE", "AOV"):
+            run = (lambda: find_periods(*batch, algorithms=[alg], grid=grid, top_n=10, n_threads=1))
+            run()  # the transform plan of a new grid is built once per run: not timed
+            _, secs, cpu, peak = min((measure(run) for _ in range(max(1, args.repeat))), key=lambda r: r[2])
+            rows.append({"nf": grid.n_kept, "task": alg, "lc_per_cpu_s": len(lcs) / cpu,
+                         "ns_per_freq": cpu / len(lcs) / grid.n_kept * 1e9, "peak_mb": peak})
+    return rows
 
 
-def alerce_lightcurves(folder):
-    """Per object, the band with more points: (oid, class, period, t, m, e, band)."""
-    import pandas as pd
+#: Name of the whole-feature-set task in the tables.
+WHOLE = "whole feature set (nested LS/CE/AOV, best period, Fourier, stats, dm-dt)"
 
-    lc = pd.read_parquet(folder / "alerce_periodic_lightcurves.parquet")
-    labels = pd.read_parquet(folder / "alerce_periodic_labels.parquet")
+#: Targets of issue 14 (1 thread, N = 300, production grid), light curves per CPU-second.
+TARGETS = (("LS (scope)", 40.0), ("CE 20x10", 8.0), ("AOV 20", 12.0), ("22 basic statistics", 100_000.0),
+           (WHOLE, 5.0))
+
+
+def summary(rows):
+    """Targets at N = 300: 1-thread figure, target, and the 2-thread speed-up of the same task."""
     out = []
-    for _, row in labels.iterrows():
-        obj = lc[lc["oid"] == row["oid"]]
-        band = obj["fid"].value_counts().idxmax()
-        obj = obj[obj["fid"] == band].sort_values("mjd")
-        t = obj["mjd"].to_numpy() + 2400000.5
-        out.append((row["oid"], row["classALeRCE"], float(row["period"]), t,
-                    obj["magpsf_corr"].to_numpy(float), obj["sigmapsf_corr"].to_numpy(float), int(band)))
+    for task, target in TARGETS:
+        one = [r for r in rows if r["N"] == 300 and r["task"] == task and r["threads"] == 1]
+        two = [r for r in rows if r["N"] == 300 and r["task"] == task and r["threads"] == 2]
+        if not one:
+            continue
+        speedup = two[0]["lc_per_s"] / one[0]["lc_per_s"] if two else float("nan")
+        out.append({"task": task, "value": one[0]["lc_per_cpu_s"], "target": target, "speedup": speedup,
+                    "met": "yes" if one[0]["lc_per_cpu_s"] >= target else "no"})
     return out
-
-
-def bench_alerce(args):
-    from scope.features.clean import clean_lightcurves
-    from scope.features.periodsearch import baseline_of
-
-    objects = alerce_lightcurves(Path(args.data_dir))
-    lcs = [(t, m, e) for _, _, _, t, m, e, _ in objects]
-    t, m, e, offsets = ragged([(a, b, c, None, None) for a, b, c in lcs])
-    clean = clean_lightcurves(t, m, e, offsets, min_cadence_minutes=30.0, min_n_points=10)
-    grid = make_grid(baseline_of(clean.t, clean.offsets), max_freq=args.max_freq,
-                     samples_per_peak=args.samples_per_peak)
-    res = find_periods(clean.t, clean.m, clean.e, clean.offsets, algorithms=["LS", "CE", "AOV"], grid=grid,
-                       top_n=10, n_threads=max(args.threads))
-    nested = find_periods(clean.t, clean.m, clean.e, clean.offsets, algorithms=["LS_CE_AOV"], grid=grid,
-                          top_n=50, n_threads=max(args.threads))
-    per_object = []
-    for k, (oid, cls, period, *_rest, band) in enumerate(objects):
-        found = {a: res.algorithms[a].period[k] for a in ("LS", "CE", "AOV")}
-        found["nested"] = nested.algorithms["ELS_ECE_EAOV"].period[k]
-        per_object.append({"oid": oid, "class": cls, "period": period, "band": band,
-                           "n": int(clean.lengths()[k]), **found})
-    return per_object, grid
 
 
 # ----------------------------------------------------------------------------------------------
@@ -252,44 +284,44 @@ def table(rows, columns):
     return "\n".join([head, sep, *body])
 
 
-def alerce_report(per_object):
-    classes = sorted({o["class"] for o in per_object})
-    rows = []
-    for cls in classes + ["all"]:
-        objs = [o for o in per_object if (cls == "all" or o["class"] == cls) and np.isfinite(o["period"])]
-        row = {"class": cls, "n": len(objs)}
-        for alg in ("LS", "CE", "AOV", "nested"):
-            ok = recovered([o[alg] for o in objs], [o["period"] for o in objs]) if objs else np.zeros(0)
-            row[alg] = f"{int(ok.sum())}/{len(objs)}"
-        rows.append(row)
-    cols = [("class", "class", str), ("with known P", "n", str)] + [(a, a, str) for a in ("LS", "CE", "AOV", "nested")]
-    return table(rows, cols)
-
-
 def environment_line():
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     import numba
 
+    peers = f"nifty-ls {lsnifty.version() or 'not installed'}"
+    if have("light_curve"):
+        import light_curve
+
+        peers += f", light-curve {light_curve.__version__}"
+    else:
+        peers += ", light-curve not installed"
     return (f"python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
-            f"nifty-ls {lsnifty.version() or 'not installed'}; {os.cpu_count()} CPUs "
+            f"{peers}; {os.cpu_count()} CPUs "
             f"({platform.processor() or platform.machine()}); load average {load[0]:.2f}")
 
 
 def build_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 1000], help="points per light curve")
+    p.add_argument("--sizes", type=int, nargs="+", default=[30, 100, 300, 1000], help="points per light curve")
     p.add_argument("--n-lc", type=int, default=4, help="light curves per size (default 4)")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts to time")
     p.add_argument("--max-freq", type=float, default=48.0, help="grid top frequency, cycles/day")
+    p.add_argument("--max-freqs", type=float, nargs="*", default=[6.0, 12.0, 24.0, 48.0],
+                   help="grid top frequencies of the scaling-in-frequencies table (none: skip it)")
     p.add_argument("--samples-per-peak", type=float, default=10.0)
     p.add_argument("--baseline", type=float, default=1095.0, help="synthetic baseline, days (~3 yr)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--repeat", type=int, default=1, help="time each task this many times, keep the fastest")
-    p.add_argument("--numba-ls", action="store_true", help="also time the numba LS kernel")
+    p.add_argument("--stats-lc", type=int, default=2000, help="light curves the statistics are timed on")
     p.add_argument("--skip-whole", action="store_true", help="skip the whole-feature-set timing")
     p.add_argument("--skip-astropy", action="store_true", help="skip astropy LombScargle")
-    p.add_argument("--skip-alerce", action="store_true", help="skip the real ALeRCE light curves")
+    p.add_argument("--skip-recovery", action="store_true", help="skip the period-recovery tables")
+    p.add_argument("--recovery-sets", nargs="+", default=list(bench_recovery.SETS), choices=bench_recovery.SETS,
+                   help="light-curve sets of the recovery tables")
+    p.add_argument("--recovery-algorithms", nargs="+", default=["LS", "CE", "AOV"],
+                   help="algorithms searched for the recovery tables")
+    p.add_argument("--dev-dir", default=str(bench_recovery.DEV_DIR), help="folder of the period dev set")
     p.add_argument("--data-dir", default=str(SHARED), help="folder with alerce_periodic_*.parquet")
     p.add_argument("--quadrant", type=int, default=0,
                    help="also run the whole feature set on this many 300-point light curves (memory check)")
@@ -301,7 +333,7 @@ def build_parser():
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     rng = np.random.default_rng(args.seed)
-    lines = ["# SCoPe period-search benchmark", "", environment_line(), ""]
+    lines = ["# SCoPe feature-engine benchmark", "", environment_line(), ""]
     print("\n".join(lines), flush=True)
     warm_up(None)
     rows = []
@@ -316,6 +348,20 @@ def main(argv=None) -> int:
     text = [f"## Throughput ({args.n_lc} light curves per size, {nf:,} frequencies: max {args.max_freq:g} c/d, "
             f"{args.samples_per_peak:g} samples/peak, {args.baseline:g} d baseline; best of {args.repeat})", "",
             table(rows, cols), ""]
+    summ = summary(rows)
+    if summ:
+        text += ["## Targets (N = 300, 1 thread, lc per CPU-second; speed-up = 2-thread / 1-thread wall rate)", "",
+                 table(summ, [("task", "task", str), ("measured", "value", lambda v: f"{v:,.1f}"),
+                              ("target", "target", lambda v: f"{v:,.0f}"), ("met", "met", str),
+                              ("2-thread speed-up", "speedup", lambda v: "-" if not np.isfinite(v) else f"{v:.2f}x")]),
+                 ""]
+    if args.max_freqs:
+        frows = bench_frequencies(args, rng)
+        text += ["## Scaling in the number of frequencies (N = 300, 1 thread)", "",
+                 table(frows, [("frequencies", "nf", lambda v: f"{v:,}"), ("task", "task", str),
+                               ("lc per CPU-s", "lc_per_cpu_s", lambda v: f"{v:.2f}"),
+                               ("ns per frequency", "ns_per_freq", lambda v: f"{v:.0f}"),
+                               ("peak MB", "peak_mb", lambda v: f"{v:.1f}")]), ""]
     if args.quadrant:
         lcs = ztf_like_batch(rng, args.quadrant, 300, args.baseline)
         grid = make_grid(args.baseline, max_freq=args.quadrant_max_freq, samples_per_peak=args.samples_per_peak)
@@ -325,10 +371,14 @@ def main(argv=None) -> int:
         text += [f"## Quadrant-sized run: {args.quadrant} light curves x 300 points, {grid.n_kept:,} frequencies, "
                  f"{max(args.threads)} threads", "",
                  f"{args.quadrant / secs:.2f} lc/s; traced peak {peak:.0f} MB; process max RSS {rss:.0f} MB", ""]
-    if not args.skip_alerce and Path(args.data_dir, "alerce_periodic_labels.parquet").exists():
-        per_object, grid = bench_alerce(args)
-        text += [f"## Real ZTF light curves (ALeRCE, band with more points, magpsf_corr; {grid.n_kept:,} "
-                 "frequencies): recovered within 1% of P, P/2 or 2P", "", alerce_report(per_object), ""]
+    if not args.skip_recovery:
+        rec_args = bench_recovery.build_parser().parse_args(
+            ["--sets", *args.recovery_sets, "--algorithms", *args.recovery_algorithms, "--dev-dir", args.dev_dir,
+             "--data-dir", args.data_dir, "--max-freq", str(args.max_freq),
+             "--samples-per-peak", str(args.samples_per_peak), "--threads", str(max(args.threads))])
+        text += [bench_recovery.run(rec_args)]
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    text += [f"Process max RSS over the whole run: {rss:.0f} MB.", ""]
     report = "\n".join(text)
     print(report)
     if args.output:

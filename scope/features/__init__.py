@@ -21,7 +21,7 @@ import numpy as np
 
 from .dmdt import DM_EDGES, DT_EDGES, dmdt_histograms
 from .fourier import FOURIER_NAMES, fourier_dict, fourier_features
-from .periodsearch import FrequencyGrid, baseline_of, find_periods, make_grid
+from .periodsearch import BEST_SUFFIX, FrequencyGrid, baseline_of, choose_best_period, find_periods, make_grid
 from .periodsearch.peaks import AGREEMENT_COLUMNS
 from .periodsearch.prepare import check_ragged, prepare_batch
 from .periodsearch.registry import expand_algorithms, get_backend
@@ -81,6 +81,7 @@ def compute_lightcurve_features(
     ls_engine: str = "auto",
     provenance: dict | None = None,
     params: dict | None = None,
+    best_period: bool = False,
 ) -> dict[str, np.ndarray]:
     """Every light-curve feature of the reference for a ragged batch of cleaned light curves.
 
@@ -114,6 +115,11 @@ def compute_lightcurve_features(
         Algorithm parameters passed to :func:`.periodsearch.find_periods` (e.g. BLS ``qmin``/``qmax``).
     provenance : dict, optional
         Filled in place with the grid, backend, algorithm parameters, Fourier form and versions.
+    best_period : bool
+        Also choose a best period from the candidates of every algorithm
+        (:func:`.periodsearch.choose_best_period`) and write ``period_BEST`` and
+        ``significance_BEST`` (``-log10`` false-alarm probability) after all the reference's
+        columns. Ignored without a period search.
 
     Returns
     -------
@@ -121,7 +127,8 @@ def compute_lightcurve_features(
         Reference column names in reference order: the 22 basic statistics; per algorithm
         ``period_<S>``, ``significance_<S>``, ``pdot_<S>``; top-N ``period_<k>_<S>`` /
         ``significance_<k>_<S>`` and the agreement columns (N > 1, not nested); ``f1_*_<S>`` per
-        algorithm; ``dmdt`` of shape (n, 26, 26). Light curves without points give NaN rows.
+        algorithm; ``dmdt`` of shape (n, 26, 26); with ``best_period``, ``period_BEST`` and
+        ``significance_BEST`` last. Light curves without points give NaN rows.
     """
     t, m, e, offsets = check_ragged(t, m, e, offsets)
     n = len(offsets) - 1
@@ -141,7 +148,8 @@ def compute_lightcurve_features(
         if grid is None:
             log.warning("no light curve spans any time: period search skipped (NaN periods)")
 
-    cols = _allocate(n, suffixes, want_top, top_n, len(dm_e) - 1, len(dt_e) - 1)
+    want_best = bool(best_period) and not ones
+    cols = _allocate(n, suffixes, want_top, top_n, len(dm_e) - 1, len(dt_e) - 1, want_best)
     search_prov = None
     for start in range(0, n, batch_size):
         stop = min(n, start + batch_size)
@@ -165,6 +173,10 @@ def compute_lightcurve_features(
             for name, values in res.columns().items():
                 cols[name][rows] = values
             periods = {s: r.period for s, r in res.algorithms.items()}
+            if want_best:
+                best = choose_best_period(prep, res, n_threads=n_threads)
+                cols[f"period_{BEST_SUFFIX}"][rows] = best.period
+                cols[f"significance_{BEST_SUFFIX}"][rows] = best.significance
         else:
             periods = {s: np.full(stop - start, np.nan) for s in suffixes}
         for suffix in suffixes:
@@ -176,6 +188,7 @@ def compute_lightcurve_features(
         provenance.update(
             backend=None if ones else str(backend),
             algorithms=suffixes,
+            best_period=BEST_SUFFIX if want_best else None,
             period_search=search_prov,
             grid=None if grid is None else grid.as_dict(),
             fourier_form=fourier_form,
@@ -187,7 +200,7 @@ def compute_lightcurve_features(
     return cols
 
 
-def _allocate(n, suffixes, want_top, top_n, n_dm, n_dt) -> dict[str, np.ndarray]:
+def _allocate(n, suffixes, want_top, top_n, n_dm, n_dt, want_best=False) -> dict[str, np.ndarray]:
     cols: dict[str, np.ndarray] = {name: np.full(n, np.nan) for name in STAT_NAMES}
     for suffix in suffixes:
         for key in ("period", "significance", "pdot"):
@@ -203,4 +216,7 @@ def _allocate(n, suffixes, want_top, top_n, n_dm, n_dt) -> dict[str, np.ndarray]
         for name in FOURIER_NAMES:
             cols[f"{name}_{suffix}"] = np.full(n, np.nan)
     cols["dmdt"] = np.zeros((n, n_dm, n_dt))
+    if want_best:
+        cols[f"period_{BEST_SUFFIX}"] = np.full(n, np.nan)
+        cols[f"significance_{BEST_SUFFIX}"] = np.full(n, np.nan)
     return cols

@@ -30,13 +30,17 @@ def batch(rng):
     return ragged(lcs)
 
 
+# (algorithm, parameters, LS engine, relative tolerance of the statistics)
 CASES = [
-    ("LS", {}),
-    ("CE", {}),
-    ("AOV", {}),
-    ("FPW", {}),
-    ("MHF", {}),
-    ("BLS", {"bls_bins": 20, "qmin": 0.05, "qmax": 0.3}),
+    ("LS", {}, "numba", 1e-9),
+    ("LS", {}, "fft", 5e-5),  # complex64 fine grid (z-scores amplify the ~3e-6 power error)
+    ("LS", {}, "fft-double", 1e-7),
+    ("LS", {}, "auto", 5e-5),
+    ("CE", {}, "numba", 1e-5),  # binned statistics: 32-bit fixed-point phases
+    ("AOV", {}, "numba", 1e-5),  # ... and quantised magnitudes
+    ("FPW", {}, "numba", 1e-5),
+    ("MHF", {}, "numba", 1e-9),
+    ("BLS", {"bls_bins": 20, "qmin": 0.05, "qmax": 0.3}, "numba", 1e-5),
 ]
 
 
@@ -51,19 +55,22 @@ BACKENDS_UNDER_TEST = ["cpu", "gpu-sim", pytest.param("gpu", marks=pytest.mark.g
 
 
 @pytest.mark.parametrize("backend", BACKENDS_UNDER_TEST)
-@pytest.mark.parametrize("algorithm,params", CASES, ids=[c[0] for c in CASES])
-def test_kernel_matches_numpy_reference(batch, sim_batch, algorithm, params, backend):
+@pytest.mark.parametrize("algorithm,params,engine,rtol", CASES, ids=[f"{c[0]}-{c[2]}" for c in CASES])
+def test_kernel_matches_numpy_reference(batch, sim_batch, algorithm, params, engine, rtol, backend):
     small = algorithm in ("MHF", "BLS")
     grid = small_grid(nf=700 if small else 1400, gap=(300, 330) if small else (600, 650))
-    if backend == "gpu-sim":
-        batch, grid = sim_batch, small_grid(nf=240, gap=(100, 120))
-    kw = dict(algorithms=[algorithm], grid=grid, top_n=4, params=params, ls_engine="numba")
+    if backend != "cpu":
+        if engine != "numba":
+            pytest.skip("the LS engines are choices of the CPU backend; the GPU has one LS kernel")
+        # the GPU kernels use exact fixed-point phases and unquantised magnitudes
+        rtol = 1e-9
+        if backend == "gpu-sim":
+            batch, grid = sim_batch, small_grid(nf=240, gap=(100, 120))
+    kw = dict(algorithms=[algorithm], grid=grid, top_n=4, params=params, ls_engine=engine)
     fast = find_periods(*batch, backend=backend, **kw).algorithms[algorithm]
     slow = find_periods(*batch, backend="numpy", **kw).algorithms[algorithm]
     np.testing.assert_array_equal(fast.period, slow.period)
     np.testing.assert_array_equal(fast.top_periods, slow.top_periods)
-    # binned statistics use fixed-point phases and (CPU AOV) quantised magnitudes
-    rtol = 1e-9 if algorithm in ("LS", "MHF") or backend != "cpu" else 1e-5
     np.testing.assert_allclose(fast.significance, slow.significance, rtol=rtol)
     np.testing.assert_allclose(fast.statistic, slow.statistic, rtol=rtol)
     np.testing.assert_allclose(fast.top_significances, slow.top_significances, rtol=rtol)
@@ -77,6 +84,24 @@ def test_nifty_ls_engine_matches_numba_kernel(batch):
     b = find_periods(*batch, ls_engine="numba", **kw).algorithms["LS"]
     np.testing.assert_array_equal(a.top_periods, b.top_periods)
     np.testing.assert_allclose(a.significance, b.significance, rtol=1e-6)
+
+
+def test_fft_ls_matches_the_direct_kernel_on_the_production_grid(rng):
+    # the full 48 c/d grid over a 3-year baseline: ~5e5 frequencies, phases up to 5e4 cycles
+    t, m, e = ztf_like(rng, 200, period=0.3171, amp=0.2, baseline=1095)
+    offsets = np.array([0, len(t)])
+    grid = make_grid(t.max() - t.min(), max_freq=48.0, samples_per_peak=10)
+    direct = find_periods(t, m, e, offsets, algorithms=["LS"], grid=grid, top_n=3, ls_engine="numba").algorithms["LS"]
+    for engine, rtol in (("fft", 2e-5), ("fft-double", 1e-8)):
+        ls = find_periods(t, m, e, offsets, algorithms=["LS"], grid=grid, top_n=3, ls_engine=engine).algorithms["LS"]
+        np.testing.assert_array_equal(ls.top_periods, direct.top_periods)
+        np.testing.assert_allclose(ls.statistic, direct.statistic, rtol=rtol)
+        np.testing.assert_allclose(ls.significance, direct.significance, rtol=rtol)
+    assert abs(direct.period[0] / 0.3171 - 1) < 1e-3
+    # spot check of the direct kernel against the reference at its best frequency
+    prep = prepare_batch(t, m, e, offsets)
+    best = reference.lomb_scargle(prep.t, prep.y, np.array([1 / direct.period[0]]))[0]
+    assert best == pytest.approx(direct.statistic[0], rel=1e-9)
 
 
 def test_reference_ls_equals_astropy(rng):

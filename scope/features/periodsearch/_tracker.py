@@ -124,10 +124,11 @@ def _insert_raw(fst, ist, raw_idx, raw_val, idx, val):
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "arcp", "nsz"})
 def _block_moments(vals, nk, shift):
-    """Sum, sum of squares (about ``shift``) and count of the finite values of a block."""
+    """Sum, sum of squares (about ``shift``), count and maximum of the finite values of a block."""
     s1 = 0.0
     s2 = 0.0
     cnt = 0.0
+    mx = -np.inf
     for j in range(nk):
         v = vals[j]
         if v - v == 0.0:  # finite (inf - inf and NaN - NaN are NaN)
@@ -135,14 +136,18 @@ def _block_moments(vals, nk, shift):
             s1 += d
             s2 += d * d
             cnt += 1.0
-    return s1, s2, cnt
+            mx = max(mx, v)
+    return s1, s2, cnt, mx
 
 
 @njit(cache=True, nogil=True)
 def consume_block(vals, k0, nk, fst, ist, pk_idx, pk_val, raw_idx, raw_val, sep):
     """Fold scores ``vals[:nk]`` of grid indices ``k0 .. k0+nk-1`` into the state.
 
-    Non-finite scores are skipped (they count neither in the statistics nor as peaks).
+    Non-finite scores are skipped (they count neither in the statistics nor as peaks). A block
+    whose every value is finite and no higher than the best score, the weakest kept peak and the
+    weakest kept raw bin (the usual case once the buffers are full) cannot change anything but
+    the "previous value" state, so it is folded in without the per-value loop.
     """
     shift = fst[F_SHIFT]
     if shift != shift:  # the first finite value of the light curve fixes the shift
@@ -151,8 +156,10 @@ def consume_block(vals, k0, nk, fst, ist, pk_idx, pk_val, raw_idx, raw_val, sep)
                 shift = vals[j]
                 fst[F_SHIFT] = shift
                 break
+    bmax = np.inf
+    bc = 0.0
     if shift == shift:
-        b1, b2, bc = _block_moments(vals, nk, shift)
+        b1, b2, bc, bmax = _block_moments(vals, nk, shift)
         fst[F_S1] += b1
         fst[F_S2] += b2
         fst[F_COUNT] += bc
@@ -166,6 +173,16 @@ def consume_block(vals, k0, nk, fst, ist, pk_idx, pk_val, raw_idx, raw_val, sep)
     want_raw = raw_idx.shape[0] > 0
     pk_thr = fst[F_PKTHR]
     raw_thr = fst[F_RAWTHR] if want_raw else np.inf
+    if (bc == nk and nk > 0 and bmax <= best and bmax <= raw_thr
+            and (not want_peaks or (bmax <= pk_thr and not (have_prev and rising and prev > pk_thr)))):
+        if want_peaks:
+            last = vals[nk - 1]
+            before = vals[nk - 2] if nk >= 2 else prev
+            ist[I_RISING] = 1 if ((nk >= 2 or have_prev) and last > before) else 0
+            fst[F_PREV] = last
+            ist[I_PREV] = k0 + nk - 1
+            ist[I_HAVEPREV] = 1
+        return
     for j in range(nk):
         v = vals[j]
         if not np.isfinite(v):

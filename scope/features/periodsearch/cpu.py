@@ -95,7 +95,7 @@ def _ce_tables(yr, n_phase, n_mag):
 
     Returns the magnitude-bin offset of each point in the magnitude-major cell table, the
     ``k ln k`` table (column entropy) and the fixed-point increments ``(k+1) ln(k+1) - k ln k``
-    (cell entropy, accumulated exactly in int64 while counting) with their scale.
+    (cell entropy, accumulated exactly in int64 while counting) with the inverse of their scale.
     """
     n = yr.shape[0]
     mb = np.empty(n, np.uint32)
@@ -120,47 +120,6 @@ def _ce_tables(yr, n_phase, n_mag):
     return mb, klnk, dint, 1.0 / scale
 
 
-@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
-def _ce_value(pbin, mb, counts, colcnt, have_cols, dint, klnk, inv_scale, n_phase, n_mag, incremental):
-    """``-H`` for one frequency, from the phase bin of each point.
-
-    ``H = (sum_j c_j ln c_j - sum_ij c_ij ln c_ij) / n`` with cell counts ``c_ij`` and column
-    counts ``c_j``. With ``incremental`` (fewer points than cells) the cell term is accumulated
-    exactly in fixed point while counting; otherwise it is summed over the cells afterwards
-    (measured faster once points outnumber cells). ``colcnt`` holds the column counts when
-    ``have_cols`` (the AOV pass just counted them); otherwise they are summed here.
-    """
-    n = pbin.shape[0]
-    n_cells = n_phase * n_mag
-    counts[:] = 0
-    if incremental:
-        acc = np.int64(0)
-        for i in range(n):
-            c = pbin[i] + mb[i]
-            kk = counts[c]
-            acc += dint[kk]
-            counts[c] = kk + 1
-        hc = acc * inv_scale
-    else:
-        for i in range(n):
-            counts[pbin[i] + mb[i]] += 1
-        hc = 0.0
-        for c in range(n_cells):
-            hc += klnk[counts[c]]
-    if not have_cols:
-        # column (phase-bin) totals: rows of the magnitude-major table, summed
-        for jj in range(n_phase):
-            colcnt[jj] = counts[jj]
-        for q in range(1, n_mag):
-            base = q * n_phase
-            for jj in range(n_phase):
-                colcnt[jj] += counts[base + jj]
-    hj = 0.0
-    for jj in range(n_phase):
-        hj += klnk[colcnt[jj]]
-    return -(hj - hc) / n
-
-
 @njit(cache=True, nogil=True, error_model="numpy")
 def _aov_tables(yr, n_bins):
     """Per-light-curve constants of the AOV statistic.
@@ -169,7 +128,7 @@ def _aov_tables(yr, n_bins):
     magnitude quantised to about 2**-20 of its range and offset to be non-negative in the low 40
     bits), so each point costs one scatter-add and the bin sums are exact integers.
     Returns (packed, offset, sum of quantised values, their total sum of squares about the
-    mean, F prefactor, table of ``1/k``).
+    mean, F prefactor).
     """
     n = yr.shape[0]
     mean = 0.0
@@ -196,31 +155,12 @@ def _aov_tables(yr, n_bins):
         sum_q += yq
         sumsq_q += float(yq) * float(yq)
     s_tot = sumsq_q - sum_q * sum_q / n
-    # reciprocals of the possible bin counts: a table lookup instead of a division per bin
-    inv = np.zeros(n + 1)
-    for k in range(1, n + 1):
-        inv[k] = 1.0 / k
-    return packed, off, sum_q, s_tot, (n - n_bins) / (n_bins - 1.0), inv
+    return packed, off, sum_q, s_tot, (n - n_bins) / (n_bins - 1.0)
 
 
-@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
-def _aov_value(pbin, packed, acc, off, sum_q, s_tot, factor, inv, n_bins, colcnt):
-    """AOV F for one frequency, from the phase bin of each point; ``colcnt`` gets the bin counts."""
-    n = pbin.shape[0]
-    acc[:] = 0
-    for i in range(n):
-        acc[pbin[i]] += packed[i]
-    low_mask = (np.int64(1) << 40) - 1
-    between = 0.0
-    for k in range(n_bins):
-        v = acc[k]
-        cnt = v >> 40
-        colcnt[k] = cnt
-        sb = float((v & low_mask) - cnt * off)
-        between += sb * sb * inv[cnt]  # inv[0] = 0: empty bins add nothing
-    s1 = between - sum_q * sum_q / n
-    s2 = s_tot - s1
-    return factor * s1 / s2 if s2 > 0 else np.nan
+#: Frequencies per sub-block of the CE/AOV kernel: their bin totals are kept side by side so
+#: the per-frequency finishing work (F ratios, column entropies) runs vectorised across them.
+_FB = 32
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
@@ -232,11 +172,101 @@ def _phase_bins(ph, dph, pbin, nb, bshift, bshift2):
         ph[i] = p + dph[i]
 
 
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _phase_cells(ph, dph, mb, pbin, cell, nb, bshift, bshift2):
+    """Phase bin and CE cell (phase bin + magnitude-bin offset) of every point, then step."""
+    for i in range(ph.shape[0]):
+        p = ph[i]
+        b = np.uint32(((p >> bshift) * nb) >> bshift2)
+        pbin[i] = b
+        cell[i] = b + mb[i]
+        ph[i] = p + dph[i]
+
+
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+def _count_ce(cell, counts, dint):
+    """Cell counts and, exactly in fixed point, ``sum_cells c ln c`` (returned, scaled)."""
+    acc = np.int64(0)
+    for i in range(cell.shape[0]):
+        c = cell[i]
+        kk = counts[c]
+        acc += dint[kk]
+        counts[c] = kk + np.uint32(1)
+    return acc
+
+
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+def _count_aov(pbin, packed, acc):
+    """Packed (count, sum) per phase bin of one frequency (``acc`` zeroed by the caller)."""
+    for i in range(pbin.shape[0]):
+        acc[pbin[i]] += packed[i]
+
+
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+def _count_both(pbin, cell, packed, aacc, counts, dint):
+    """:func:`_count_aov` and :func:`_count_ce` in one pass over the points."""
+    acc = np.int64(0)
+    for i in range(pbin.shape[0]):
+        aacc[pbin[i]] += packed[i]
+        c = cell[i]
+        kk = counts[c]
+        acc += dint[kk]
+        counts[c] = kk + np.uint32(1)
+    return acc
+
+
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+def _aov_finish(accs, nfb, n_bins, off, sum_q, s_tot, factor, n, colblk, between, out, o0):
+    """AOV F of the sub-block's frequencies from their packed bin totals; bin counts to ``colblk``."""
+    low_mask = (np.int64(1) << 40) - 1
+    between[:] = 0.0
+    for k in range(n_bins):
+        for j in range(_FB):
+            v = accs[j * n_bins + k]
+            cnt = v >> 40
+            colblk[k * _FB + j] = cnt
+            sb = float((v & low_mask) - cnt * off)
+            between[j] += sb * sb / max(cnt, 1)  # empty bins have sb = 0
+    c0 = sum_q * sum_q / n
+    for j in range(nfb):
+        s1 = between[j] - c0
+        s2 = s_tot - s1
+        out[o0 + j] = factor * s1 / s2 if s2 > 0 else np.nan
+
+
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+def _ce_columns(counts, n_phase, n_mag, colblk, j):
+    """Phase-bin totals of the cell counts into column ``j`` of ``colblk``."""
+    for jj in range(n_phase):
+        tot = np.uint32(0)
+        for q in range(n_mag):
+            tot += counts[q * n_phase + jj]
+        colblk[jj * _FB + j] = tot
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _ce_finish(colblk, hcell, nfb, n_phase, klnk, n, out, o0):
+    """``-H = -(sum_j c_j ln c_j - sum_ij c_ij ln c_ij) / n`` for the sub-block's frequencies."""
+    for j in range(nfb):
+        hj = 0.0
+        for jj in range(n_phase):
+            hj += klnk[colblk[jj * _FB + j]]
+        out[o0 + j] = -(hj - hcell[j]) / n
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _ce_aov_one(r, tr, yr, fmin, df, segments, n_phase, n_mag, do_ce, do_aov, sep,
                 ce_summary, ce_pk_idx, ce_pk_val, ce_raw_idx, ce_raw_val,
                 aov_summary, aov_pk_idx, aov_pk_val, aov_raw_idx, aov_raw_val):
-    """CE (score ``-H``) and/or AOV F of light curve ``r`` in one pass over the grid."""
+    """CE (score ``-H``) and/or AOV F of light curve ``r`` in one pass over the grid.
+
+    Per frequency each point costs one phase step, one bin computation (vectorised) and one
+    scatter-add per statistic; the cell term of the entropy is accumulated exactly while
+    counting (a fixed-point table of ``(k+1) ln(k+1) - k ln k``), so there is no sum over the
+    cells. Frequencies are handled in sub-blocks of :data:`_FB` whose bin totals sit side by side,
+    so the F ratios and column entropies are finished together. Every sum is an exact integer, so
+    the result does not depend on the order of the points.
+    """
     n = tr.shape[0]
     run_ce = do_ce and n >= 2
     run_aov = do_aov and n > n_phase
@@ -255,14 +285,16 @@ def _ce_aov_one(r, tr, yr, fmin, df, segments, n_phase, n_mag, do_ce, do_aov, se
     if run_aov:
         init_state(afst, aist, aov_pk_idx[r], aov_pk_val[r], aov_raw_idx[r], aov_raw_val[r])
     mb, klnk, dint, inv_scale = _ce_tables(yr, n_phase, n_mag)
-    packed, off, sum_q, s_tot, factor, inv = _aov_tables(yr, n_phase)
-    incremental = n < n_phase * n_mag
-    counts = np.zeros(n_phase * n_mag, np.int32)
-    colcnt = np.zeros(n_phase, np.int64)
-    acc = np.zeros(n_phase, np.int64)
+    packed, off, sum_q, s_tot, factor = _aov_tables(yr, n_phase)
+    counts = np.zeros(n_phase * n_mag, np.uint32)
+    accs = np.zeros(n_phase * _FB, np.int64)
+    colblk = np.zeros(n_phase * _FB, np.int64)
+    hcell = np.zeros(_FB)
+    between = np.zeros(_FB)
     dph = _step_u32(tr, df)
     ph = np.empty(n, np.uint32)
     pbin = np.empty(n, np.uint32)
+    cell = np.empty(n, np.uint32)
     cvals = np.empty(BLOCK)
     avals = np.empty(BLOCK)
     nb = np.uint32(n_phase)
@@ -275,14 +307,29 @@ def _ce_aov_one(r, tr, yr, fmin, df, segments, n_phase, n_mag, do_ce, do_aov, se
         for k0 in range(segments[s, 0], segments[s, 1], BLOCK):
             nk = min(BLOCK, segments[s, 1] - k0)
             _seed_phase_u32(tr, fmin + k0 * df, ph)
-            for j in range(nk):
-                _phase_bins(ph, dph, pbin, nb, bshift, bshift2)
+            for j0 in range(0, nk, _FB):
+                nfb = min(_FB, nk - j0)
                 if run_aov:
-                    avals[j] = _aov_value(pbin, packed, acc, off, sum_q, s_tot, factor, inv, n_phase, colcnt)
+                    accs[:] = 0
+                for j in range(nfb):
+                    # frequency j's bin totals: a contiguous row of the sub-block table
+                    acc_j = accs[j * n_phase:(j + 1) * n_phase]
+                    if run_ce:
+                        _phase_cells(ph, dph, mb, pbin, cell, nb, bshift, bshift2)
+                        counts[:] = 0
+                        if run_aov:
+                            hcell[j] = _count_both(pbin, cell, packed, acc_j, counts, dint) * inv_scale
+                        else:
+                            hcell[j] = _count_ce(cell, counts, dint) * inv_scale
+                            _ce_columns(counts, n_phase, n_mag, colblk, j)
+                    else:
+                        _phase_bins(ph, dph, pbin, nb, bshift, bshift2)
+                        _count_aov(pbin, packed, acc_j)
+                if run_aov:
+                    # also leaves the bin counts, CE's column totals, in colblk
+                    _aov_finish(accs, nfb, n_phase, off, sum_q, s_tot, factor, n, colblk, between, avals, j0)
                 if run_ce:
-                    # with AOV on, its bin counts are CE's column counts: no need to sum them again
-                    cvals[j] = _ce_value(pbin, mb, counts, colcnt, run_aov, dint, klnk, inv_scale, n_phase, n_mag,
-                                         incremental)
+                    _ce_finish(colblk, hcell, nfb, n_phase, klnk, n, cvals, j0)
             if run_ce:
                 consume_block(cvals, k0, nk, cfst, cist, ce_pk_idx[r], ce_pk_val[r],
                               ce_raw_idx[r], ce_raw_val[r], sep)
@@ -468,7 +515,7 @@ def _ls_one(r, tr, yr, fmin, df, segments, sep, summary, pk_idx, pk_val, raw_idx
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _chol_chi2(g, rhs, yy, size, chi2):
+def chol_chi2(g, rhs, yy, size, chi2):
     """Cholesky of the leading ``size`` block of ``g``; chi2[k] for models of 2 + 2k parameters.
 
     Models whose matrix is not positive definite get ``inf``.
@@ -617,7 +664,7 @@ def _mhf_one(r, tr, yr, wr, fmin, df, segments, kh, sep, summary, pk_idx, pk_val
                 for p in range(size):
                     for q in range(p + 1, size):
                         g[p, q] = g[q, p]
-                _chol_chi2(g, rhs, yy, size, chi2)
+                chol_chi2(g, rhs, yy, size, chi2)
                 bic0 = chi2[0] + log_n * 2.0
                 best = 0.0
                 for k in range(1, kh + 1):
@@ -656,7 +703,7 @@ def search_batch(code, t, y, w, offsets, fmin, df, segments, ipar, fpar, sep, ou
                             sep, r0, r1, *outputs)
     elif code == LS:
         def work(r0, r1):
-            _ls_range(t, y, offsets, fmin, df, segments, sep, r0, r1, *outputs)
+            ls_rows(t, y, offsets, fmin, df, segments, sep, r0, r1, *outputs)
     else:
         def work(r0, r1):
             _mhf_range(t, y, w, offsets, fmin, df, segments, ipar[0], sep, r0, r1, *outputs)
@@ -686,7 +733,8 @@ def _weighted_range(t, y, w, offsets, fmin, df, segments, n_bins, is_bls, qmin, 
 
 
 @njit(cache=True, nogil=True)
-def _ls_range(t, y, offsets, fmin, df, segments, sep, r0, r1, summary, pk_idx, pk_val, raw_idx, raw_val):
+def ls_rows(t, y, offsets, fmin, df, segments, sep, r0, r1, summary, pk_idx, pk_val, raw_idx, raw_val):
+    """The direct Lomb-Scargle kernel on light curves ``r0 .. r1 - 1`` (rows of the outputs)."""
     for r in range(r0, r1):
         a = offsets[r]
         b = offsets[r + 1]

@@ -6,8 +6,12 @@ Backends share one signature (:class:`Backend`):
     The readable reference (:mod:`.reference`): full periodogram per light curve, then
     :func:`.peaks.reduce_periodogram`. Slow; for tests and small checks.
 ``cpu``
-    numba kernels (:mod:`.cpu`), parallel over light curves, reduced on the fly; Lomb-Scargle
-    through nifty-ls when it is installed (``ls_engine="auto"``), else the numba kernel.
+    numba kernels (:mod:`.cpu`), parallel over light curves, reduced on the fly. Lomb-Scargle
+    (``ls_engine``): ``"auto"`` (default) the batched non-uniform FFT of :mod:`.lsfft` with a
+    complex64 fine grid, and the direct kernel for light curves of fewer than
+    :data:`.lsfft.DIRECT_BELOW` points; ``"fft"`` / ``"fft-double"`` the transform for every
+    light curve (complex64 / complex128 fine grid); ``"numba"`` the direct kernel; ``"nifty"``
+    nifty-ls (an optional package), for comparison.
 ``gpu``
     numba CUDA kernels (:mod:`.gpu`): the grid streamed through the device in chunks, the peaks
     reduced on the device. Without a usable CUDA device asking for it raises
@@ -33,7 +37,7 @@ import numpy as np
 
 from scope.errors import BackendUnavailable, ConfigError
 
-from . import cpu, lsnifty, reference
+from . import cpu, lsfft, lsnifty, reference
 from .grid import FrequencyGrid
 from .peaks import reduce_periodogram
 from .prepare import PreparedBatch
@@ -44,6 +48,8 @@ BackendName = Literal["numpy", "cpu", "gpu", "gpu-sim"]
 BACKENDS: tuple[str, ...] = ("numpy", "cpu", "gpu", "gpu-sim")
 ALGORITHMS: tuple[str, ...] = ("LS", "CE", "AOV", "FPW", "MHF", "BLS")
 NESTED_NAMES: tuple[str, ...] = ("ELS_ECE_EAOV", "LS_CE_AOV")
+#: Lomb-Scargle engines of the cpu backend.
+LS_ENGINES: tuple[str, ...] = ("auto", "fft", "fft-double", "numba", "nifty")
 
 #: Fewest points each statistic is computed for (fewer: NaN period and significance).
 MIN_POINTS = {"LS": 3, "CE": 2, "AOV": None, "FPW": 2, "MHF": 3, "BLS": 2}  # AOV: more than bins
@@ -202,13 +208,13 @@ class NumpyBackend:
 
 
 class CpuBackend:
-    """numba kernels (LS through nifty-ls when available and ``ls_engine`` allows)."""
+    """numba kernels; Lomb-Scargle by the engine ``ls_engine`` (see the module docstring)."""
 
     name = "cpu"
 
     def __init__(self, ls_engine: str = "auto", n_threads: int | None = None):
-        if ls_engine not in ("auto", "nifty", "numba"):
-            raise ConfigError(f"ls_engine must be auto, nifty or numba, got {ls_engine!r}")
+        if ls_engine not in LS_ENGINES:
+            raise ConfigError(f"ls_engine must be one of {', '.join(LS_ENGINES)}, got {ls_engine!r}")
         if ls_engine == "nifty" and not lsnifty.available():
             raise BackendUnavailable("ls_engine='nifty' needs nifty-ls: pip install nifty-ls")
         self.ls_engine = ls_engine
@@ -216,7 +222,7 @@ class CpuBackend:
 
     @property
     def uses_nifty(self) -> bool:
-        return self.ls_engine == "nifty" or (self.ls_engine == "auto" and lsnifty.available())
+        return self.ls_engine == "nifty"
 
     def search(self, prep, grid, spec, *, n_peaks, n_raw, sep, params):
         out = RawSearch.allocate(len(prep), n_peaks, n_raw)
@@ -225,6 +231,11 @@ class CpuBackend:
         base = spec.base
         if base == "LS" and self.uses_nifty:
             lsnifty.ls_batch_nifty(prep, grid, sep, self.n_threads, *out.as_tuple())
+            return out
+        if base == "LS" and self.ls_engine != "numba":
+            lsfft.ls_batch(prep, grid, sep, self.n_threads, *out.as_tuple(),
+                           precision="double" if self.ls_engine == "fft-double" else "single",
+                           direct_below=lsfft.DIRECT_BELOW if self.ls_engine == "auto" else 0)
             return out
         none = RawSearch.allocate(0, 0, 0).as_tuple()
         ipar = np.zeros(4, np.int64)
@@ -272,7 +283,11 @@ class CpuBackend:
     def versions(self):
         import numba
 
+        import scipy
+
         extra = {"numba": numba.__version__}
+        if self.ls_engine != "numba":
+            extra["scipy"] = scipy.__version__
         if self.uses_nifty:
             extra["nifty_ls"] = lsnifty.version()
         return extra

@@ -14,6 +14,9 @@ from .peaks import AGREEMENT_COLUMNS
 #: reference writes this key on CPU and GPU alike, and ``features.info.period_suffix`` uses it).
 NESTED_SUFFIX = "ELS_ECE_EAOV"
 
+#: Distinct peaks every algorithm keeps for the best-period choice, whatever ``top_n`` is.
+CANDIDATES_PER_ALGORITHM = 10
+
 
 @dataclass
 class AlgorithmResult:
@@ -34,6 +37,10 @@ class AlgorithmResult:
         Distinct peaks, best first, NaN padded (N = 0 when not requested).
     minimize : bool
         Whether smaller statistic values are better (CE).
+    candidate_periods, candidate_significances : ndarray of float64, shape (n, C), optional
+        The strongest distinct peaks whatever ``top_n`` asked for (C =
+        :data:`CANDIDATES_PER_ALGORITHM` when available), best first, NaN padded: what the
+        best-period choice (:mod:`.best`) weighs. None for results without peaks (nested).
     """
 
     name: str
@@ -46,6 +53,8 @@ class AlgorithmResult:
     top_periods: np.ndarray
     top_significances: np.ndarray
     minimize: bool = False
+    candidate_periods: np.ndarray | None = None
+    candidate_significances: np.ndarray | None = None
 
 
 @dataclass

@@ -12,7 +12,7 @@ from .grid import FrequencyGrid
 from .peaks import agreement_scores, nested_candidates, pick_nested, significance
 from .prepare import PreparedBatch, prepare_batch
 from .registry import DEFAULT_PARAMS, RawSearch, expand_algorithms, get_backend
-from .results import NESTED_SUFFIX, AlgorithmResult, PeriodSearchResult, library_versions
+from .results import CANDIDATES_PER_ALGORITHM, NESTED_SUFFIX, AlgorithmResult, PeriodSearchResult, library_versions
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,8 @@ def find_periods(
     nested_from : {"bins", "peaks"}
         Nested candidates: the N highest raw bins of LS and lowest of CE (``"bins"``, the
         reference's production behaviour) or their N distinct peaks (``"peaks"``).
-    ls_engine : {"auto", "nifty", "numba"}
-        Lomb-Scargle implementation of the cpu backend.
+    ls_engine : {"auto", "fft", "fft-double", "numba", "nifty"}
+        Lomb-Scargle implementation of the cpu backend (:mod:`.registry`).
     params : dict, optional
         Overrides of :data:`.registry.DEFAULT_PARAMS` (``phase_bins``, ``mag_bins``,
         ``aov_bins``, ``fpw_bins``, ``bls_bins``, ``qmin``, ``qmax``, ``max_harmonics``).
@@ -89,7 +89,8 @@ def find_periods(
     prep = prepared if prepared is not None else prepare_batch(t, m, e, offsets)
     n = len(prep)
     want_top = top_n > 1 and not nested
-    n_peaks = max(1, top_n) if not nested or nested_from == "peaks" else 1
+    # peaks cost next to nothing: keep enough for the best-period choice whatever top_n is
+    n_peaks = max(CANDIDATES_PER_ALGORITHM, top_n)
     sep = grid.peak_width_bins
 
     results: dict[str, AlgorithmResult] = {}
@@ -113,7 +114,7 @@ def find_periods(
         results[spec.suffix] = _to_result(spec, raws[spec.base], grid, top_n if want_top else 0,
                                           varying=prep.scale > 0)
     if nested:
-        results[NESTED_SUFFIX] = _nested(impl, prep, grid, raws, nested_from, p["aov_bins"])
+        results[NESTED_SUFFIX] = _nested(impl, prep, grid, raws, nested_from, p["aov_bins"], top_n)
     agreement = {}
     if want_top and n:
         agreement = agreement_scores(
@@ -129,7 +130,8 @@ def find_periods(
         top_n=top_n if want_top else 0,
         nested=nested,
         agreement=agreement,
-        params={**p, "nested_from": nested_from, "peak_separation_bins": sep, "top_n": top_n},
+        params={**p, "nested_from": nested_from, "peak_separation_bins": sep, "top_n": top_n,
+                "ls_engine": ls_engine},
         versions=library_versions(impl.versions()),
     )
 
@@ -144,27 +146,29 @@ def _to_result(spec, raw: RawSearch, grid: FrequencyGrid, n_top: int, varying) -
     sig = np.where(ok, significance(best_val, mean, std), np.nan)
     stat = np.where(ok, sign * best_val, np.nan)
     n = len(period)
-    if n_top:
-        pk_idx = raw.pk_idx[:, :n_top]
+
+    def peaks(count):
+        pk_idx = raw.pk_idx[:, :count]
         have = (pk_idx >= 0) & ok[:, None]
         top_p = np.where(have, 1.0 / grid.frequency(np.where(have, pk_idx, 0)), np.nan)
-        top_s = np.where(have, significance(raw.pk_val[:, :n_top], mean[:, None], std[:, None]), np.nan)
-    else:
-        top_p = np.zeros((n, 0))
-        top_s = np.zeros((n, 0))
+        top_s = np.where(have, significance(raw.pk_val[:, :count], mean[:, None], std[:, None]), np.nan)
+        return top_p, top_s
+
+    top_p, top_s = peaks(n_top) if n_top else (np.zeros((n, 0)), np.zeros((n, 0)))
+    cand_p, cand_s = peaks(min(CANDIDATES_PER_ALGORITHM, raw.pk_idx.shape[1]))
     return AlgorithmResult(
         name=spec.name, base=spec.base, suffix=spec.suffix, period=period, significance=sig,
         pdot=np.zeros(n), statistic=stat, top_periods=top_p, top_significances=top_s,
-        minimize=spec.minimize,
+        minimize=spec.minimize, candidate_periods=cand_p, candidate_significances=cand_s,
     )
 
 
-def _nested(impl, prep, grid, raws, nested_from, aov_bins) -> AlgorithmResult:
+def _nested(impl, prep, grid, raws, nested_from, aov_bins, top_n) -> AlgorithmResult:
     """LS and CE candidates, the one with the largest AOV F wins; significance = that F."""
     if nested_from == "bins":
         ls_idx, ce_idx = raws["LS"].raw_idx, raws["CE"].raw_idx
     else:
-        ls_idx, ce_idx = raws["LS"].pk_idx, raws["CE"].pk_idx
+        ls_idx, ce_idx = raws["LS"].pk_idx[:, :top_n], raws["CE"].pk_idx[:, :top_n]
     cand = nested_candidates(ls_idx, ce_idx)
     freqs = np.where(cand >= 0, grid.frequency(np.where(cand >= 0, cand, 0)), np.nan)
     f_values = impl.aov_at(prep, freqs, aov_bins)
