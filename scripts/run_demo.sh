@@ -47,13 +47,13 @@ scope-build-training-set --labels labels.parquet \
 step "5. models: generated training scripts, run as generated"
 rm -f train_xgb.sh train_dnn.sh
 create-training-script --algorithm xgb --filename train_xgb.sh --min-count "$XGB_MIN" \
-  --path-dataset training_set.parquet --add-keywords "--skip-cv --save --plot --random-state 7"
+  --path-dataset training_set.parquet --add-keywords "--skip-cv --save --random-state 7"
 create-training-script --algorithm dnn --filename train_dnn.sh --min-count "$DNN_MIN" \
   --path-dataset training_set.parquet \
   --add-keywords "--save --scale-features median_std --epochs $EPOCHS --patience 6 --batch-size 32 --random-state 7"
 bash train_xgb.sh
 bash train_dnn.sh
-assemble-training-stats --group-name experiment --algorithm xgb || true
+assemble-training-stats --group-name experiment --algorithm xgb
 
 step "6. predictions for the whole field: generated get_all_preds scripts"
 create-inference-script --group-name experiment --algorithm xgb --feature-directory generated_features --overwrite
