@@ -158,16 +158,9 @@ def seed_from_demo(server: LoopbackSkyPortal, demo_dir: Path, *, n_active_learni
     near = objects.assign(sep=np.hypot((objects["ra"] - ra0) * np.cos(np.radians(dec0)),
                                        objects["dec"] - dec0)).sort_values("sep")
     st.add_gcn_event(GCN_DATEOBS, ra=ra0, dec=dec0, radius_deg=float(near["sep"].quantile(0.5)), tags=("GW", "BNS"))
-    iid = next(iter(st.instruments))
 
     def transient(name, row, mjds):
-        ra, dec = float(row.ra + 0.2 / 3600 / np.cos(np.radians(row.dec))), float(row.dec)
-        st.add_obj(name, ra, dec, origin="ZTF alert")
-        st.save(name, groups["emgw"], bot)
-        st.put_photometry(bot, {"obj_id": name, "instrument_id": iid, "mjd": list(mjds), "mag": [19.1] * len(mjds),
-                                "magerr": [0.08] * len(mjds), "magsys": ["ab"] * len(mjds),
-                                "filter": ["ztfr"] * len(mjds), "group_ids": [groups["emgw"]]}, upsert=True)
-        return ra, dec
+        return add_transient(server, name, row.ra, row.dec, mjds, group_id=groups["emgw"], username="scope_bot")
 
     for k, row in enumerate(near.head(3).itertuples()):
         name = f"ZTF23aaaa{chr(ord('a') + k) * 2}"
@@ -176,3 +169,33 @@ def seed_from_demo(server: LoopbackSkyPortal, demo_dir: Path, *, n_active_learni
     transient("ZTF23aaaazzz", next(near.tail(1).itertuples()), [GCN_MJD + 1])
     transient("ZTF23aaaayyy", next(near.iloc[3:4].itertuples()), [GCN_MJD + 9, GCN_MJD + 10])
     return seed
+
+
+def add_transient(server: LoopbackSkyPortal, name: str, ra: float, dec: float, mjds, *, group_id: int,
+                  username: str = "scope_bot") -> tuple[float, float]:
+    """A transient 0.2 arcsec east of ``(ra, dec)`` saved to ``group_id``, detected (ZTF r) at ``mjds``."""
+    st = server.state
+    user = next(u for u in st.users.values() if u.username == username)
+    iid = next(iter(st.instruments))
+    ra, dec = float(ra + 0.2 / 3600 / np.cos(np.radians(dec))), float(dec)
+    st.add_obj(name, ra, dec, origin="ZTF alert")
+    st.save(name, group_id, user)
+    st.put_photometry(user, {"obj_id": name, "instrument_id": iid, "mjd": list(mjds), "mag": [19.1] * len(mjds),
+                             "magerr": [0.08] * len(mjds), "magsys": ["ab"] * len(mjds),
+                             "filter": ["ztfr"] * len(mjds), "group_ids": [group_id]}, upsert=True)
+    return ra, dec
+
+
+def add_gcn_event_near(server: LoopbackSkyPortal, objects: pd.DataFrame, dateobs: str, *, tags, group_id: int,
+                       names: list[str], radius_deg: float = 0.02) -> dict[str, tuple[float, float]]:
+    """A GCN event centred on the first of ``objects`` (rows of :func:`demo_objects`) with one
+    transient per name on those objects, detected a day and two days after ``dateobs``; returns
+    ``{name: (ra, dec)}``. ``radius_deg`` should cover the objects."""
+    from scope.services.fritz_payloads import parse_timestamp
+
+    mjd = (parse_timestamp(dateobs) - parse_timestamp("1858-11-17")).total_seconds() / 86400.0
+    rows = list(objects.head(len(names)).itertuples())
+    server.state.add_gcn_event(dateobs, ra=float(rows[0].ra), dec=float(rows[0].dec), radius_deg=radius_deg,
+                               tags=tuple(tags))
+    return {name: add_transient(server, name, row.ra, row.dec, [mjd + 1.0, mjd + 2.0], group_id=group_id)
+            for name, row in zip(names, rows)}
