@@ -14,16 +14,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 
 from tests.loopback.skyportal_fixtures import write_fritz_config
-from tests.loopback.skyportal_seed import GCN_DATEOBS, Seed, add_gcn_event_near, seed_from_demo
+from tests.loopback.skyportal_seed import Seed, seed_from_demo, seed_grb_event
 from tests.loopback.skyportal_server import LoopbackSkyPortal
 
 DEMO_FLAGS = ["--ccds", "3", "--quads", "1", "2", "--n-per-quad", "15", "--seed", "7", "-q"]
-GRB_DATEOBS = "2023-06-02T11:22:33"
 GRB_SOURCES = ["ZTF23grbaaaa", "ZTF23grbaaab"]
 #: a coarse grid, no bright-star cut (the test is about the loop; the numbers are tested elsewhere)
 FEATURE_FLAGS = ["--max-freq", "10", "--samples-per-peak", "2", "--min-n-lc-points", "20", "--Ncore", "1",
@@ -86,29 +84,12 @@ class GcnEnv:
         return [(r["method"], r["path"]) for r in self.server.requests() if r["method"] != "GET"]
 
 
-def _grb_objects(objects, gw_center):
-    """Two neighbouring demo objects far from the GW event's centre."""
-    ra0, dec0 = gw_center
-    sep = np.hypot((objects["ra"] - ra0) * np.cos(np.radians(dec0)), objects["dec"] - dec0)
-    far = objects.loc[sep.sort_values().index[-1]]
-    d = np.hypot((objects["ra"] - far.ra) * np.cos(np.radians(far.dec)), objects["dec"] - far.dec)
-    chosen = objects.loc[d.sort_values().index[:2]].reset_index(drop=True)
-    return chosen, float(d.sort_values().iloc[1]) * 1.5 + 1e-3
-
-
 def make_env(demo: Path, models: Path, work: Path, server: LoopbackSkyPortal) -> GcnEnv:
     shutil.copytree(demo, work)
     for name in ("models_xgb", "models_dnn"):
         shutil.copytree(models / name, work / name)
     seed = seed_from_demo(server, work)
-    grb_group = server.state.add_group("GRB follow-up")
-    for user in server.state.users.values():
-        if user.username == "scope_bot":
-            user.groups.add(grb_group)
-    event = server.state.gcn_events[GCN_DATEOBS]["localizations"][-1]["center"]
-    chosen, radius = _grb_objects(seed.objects, (event["ra"], event["dec"]))
-    grb = add_gcn_event_near(server, chosen, GRB_DATEOBS, tags=("Fermi", "GRB"), group_id=grb_group,
-                             names=GRB_SOURCES, radius_deg=radius)
+    grb_group, grb = seed_grb_event(server, seed, names=GRB_SOURCES)
     write_fritz_config(server, seed.token, work, extra={"gcn": {
         "event_types": {"grb": {"tags": ["GRB", "Fermi"], "post_group_ids": [grb_group]},
                         "gw": {"tags": ["GW"], "post_group_ids": [seed.groups["emgw"]]}},

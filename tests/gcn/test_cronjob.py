@@ -9,8 +9,8 @@ import pytest
 
 from scope.gcn.runtime import EXIT_BUSY
 from scope.hpc.ledger import LoopLock
-from tests.gcn.conftest import GRB_DATEOBS, RUN_FLAGS
-from tests.loopback.skyportal_seed import GCN_DATEOBS
+from tests.gcn.conftest import RUN_FLAGS
+from tests.loopback.skyportal_seed import GCN_DATEOBS, GRB_DATEOBS
 from tests.loopback.skyportal_server import route_is
 
 

@@ -16,6 +16,9 @@ What a Fritz instance holding SCoPe's work looks like, in miniature:
   -1 (for ``--update-training-set --min-vote-diff``);
 * a GCN event (``2023-05-21T05:30:43``) whose localization covers part of the field, with three
   transients in group 5 sitting on demo objects and detected in the days after the event.
+
+:func:`seed_grb_event` adds a Fermi GRB event on other stars (for gcn-cronjob), and
+:func:`add_gcn_event_near` any event with transients on given demo objects.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from tests.loopback.skyportal_state import ALL_ACLS
 GROUPS = {"training": "SCoPe training set", "al": "SCoPe active learning", "upload": "SCoPe classifications",
           "emgw": "EM+GW"}
 GCN_DATEOBS = "2023-05-21T05:30:43"
+GRB_DATEOBS = "2023-06-02T11:22:33"
 GCN_MJD = 60085.2297
 TAXONOMY_NAMES = {1011: "Sitewide taxonomy", 1012: "SCoPe Phenomenological Taxonomy (v1)",
                   1015: "SCoPe ontological", 1017: "SCoPe Phenomenological Taxonomy"}
@@ -199,3 +203,24 @@ def add_gcn_event_near(server: LoopbackSkyPortal, objects: pd.DataFrame, dateobs
                                tags=tuple(tags))
     return {name: add_transient(server, name, row.ra, row.dec, [mjd + 1.0, mjd + 2.0], group_id=group_id)
             for name, row in zip(names, rows)}
+
+
+def seed_grb_event(server: LoopbackSkyPortal, seed: Seed, *, dateobs: str = GRB_DATEOBS,
+                   names=("ZTF23grbaaaa", "ZTF23grbaaab")) -> tuple[int, dict[str, tuple[float, float]]]:
+    """A Fermi GRB event after the seed's GW event, on two neighbouring demo stars far from the GW
+    event's centre (outside its localization and window), its transients in a new group "GRB
+    follow-up" that ``scope_bot`` belongs to. Returns the group id and ``{name: (ra, dec)}``."""
+    st = server.state
+    group = st.add_group("GRB follow-up")
+    for user in st.users.values():
+        if user.username == "scope_bot":
+            user.groups.add(group)
+    centre = st.gcn_events[GCN_DATEOBS]["localizations"][-1]["center"]
+    objects = seed.objects
+    sep = np.hypot((objects["ra"] - centre["ra"]) * np.cos(np.radians(centre["dec"])), objects["dec"] - centre["dec"])
+    far = objects.loc[sep.sort_values().index[-1]]
+    d = np.hypot((objects["ra"] - far.ra) * np.cos(np.radians(far.dec)), objects["dec"] - far.dec).sort_values()
+    chosen = objects.loc[d.index[:len(names)]].reset_index(drop=True)
+    sources = add_gcn_event_near(server, chosen, dateobs, tags=("Fermi", "GRB"), group_id=group, names=list(names),
+                                 radius_deg=float(d.iloc[len(names) - 1]) * 1.5 + 1e-3)
+    return group, sources
