@@ -202,7 +202,7 @@ class CronRun:
             if planned is not None:
                 work.append((r, planned))
         self.features([(r, batch) for r, (_, batch) in work if batch is not None])
-        for r, (ids, batch) in work:
+        for r, (_, batch) in work:
             if r.status != "failed":
                 self.finish(r, batch)
             log.info(r.timeline())

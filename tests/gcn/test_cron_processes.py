@@ -16,7 +16,6 @@ import pytest
 from tests.conftest import REPO
 from tests.gcn.conftest import RUN_FLAGS
 from tests.loopback.skyportal_seed import GCN_DATEOBS, add_gcn_event_near
-from tests.loopback.skyportal_server import route_is
 
 pytestmark = pytest.mark.slow
 
