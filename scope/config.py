@@ -38,6 +38,7 @@ _OPEN_MAPS = {
     ("feature_stats",),
     ("training", "classes"),
     ("slurm", "clusters"),  # cluster presets; their keys are checked by scope.hpc.presets
+    ("gcn", "event_types"),  # GCN event types; their keys are checked by scope.gcn.settings
 }
 # Keys below an open map whose values are free-form mappings of overrides.
 _FREE_BELOW = {("kowalski", "instances"), ("feature_stats",), ("training", "classes")}

@@ -41,6 +41,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _needs_slurm(request):
+    """Tests marked ``slurm`` need the test cluster (``source .ci/slurm.sh``): skipped without one,
+    failed when ``SCOPE_REQUIRE_SLURM=1`` (``.ci/run`` sets it after starting the cluster)."""
+    if request.node.get_closest_marker("slurm") is None:
+        return
+    from tests.hpc.helpers import slurm_reachable
+
+    if slurm_reachable():
+        return
+    if os.environ.get("SCOPE_REQUIRE_SLURM") == "1":
+        pytest.fail("SCOPE_REQUIRE_SLURM=1 but no Slurm cluster answers (source .ci/slurm.sh)")
+    pytest.skip("no Slurm cluster (source .ci/slurm.sh to start the test cluster)")
+
+
 @pytest.fixture
 def real_data() -> Path:
     """The repository's folder of small real data files (never skipped: they are part of the repo)."""

@@ -109,14 +109,14 @@ class Ledger:
 
 
 class LoopLock:
-    """An exclusive, non-blocking lock on ``jobs.lock`` for the life of one loop.
+    """An exclusive, non-blocking lock on ``jobs.lock`` (or ``name``) for the life of one loop.
 
     ``acquire()`` returns False (and names the holder's pid in :attr:`holder`) when another loop
     holds it. The lock goes with the process, so a killed loop never leaves it behind.
     """
 
-    def __init__(self, folder: str | os.PathLike):
-        self.path = Path(folder) / "jobs.lock"
+    def __init__(self, folder: str | os.PathLike, name: str = "jobs.lock"):
+        self.path = Path(folder) / name
         self._fh = None
         self.holder: str = ""
 

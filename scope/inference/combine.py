@@ -101,7 +101,16 @@ def merge_algorithms(dnn: pd.DataFrame | None, xgb: pd.DataFrame | None, key: st
 
 
 def with_survey_ids(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """``df`` with a ``survey_id`` column placed after the id columns."""
+    """``df`` with a ``survey_id`` column placed after the id columns.
+
+    Tables consolidated per source already have one (select-fritz-sample's GCN files, one row per
+    Fritz source and no light-curve ``_id``): it is kept, and only counted.
+    """
+    if "survey_id" in df.columns:
+        prefixes = df["survey_id"].astype(str).str.split("___").str[0]
+        counts = {c: int((prefixes == c).sum()) for c in SURVEY_PRIORITY}
+        counts["none"] = int(len(df) - sum(counts.values()))
+        return df.copy(), counts
     keys, counts = survey_ids(df)
     out = df.copy()
     pos = 2 if "obj_id" in out.columns and list(out.columns[:2]) == ["_id", "obj_id"] else 1
@@ -120,14 +129,15 @@ def aggregate_sources(df: pd.DataFrame, agg_method: str = "mean") -> pd.DataFram
     groups = ["obj_id", "survey_id"] if "obj_id" in df.columns else ["survey_id"]
     scores = [c for c in df.columns if _is_score(c)]
     tags = list(dict.fromkeys(c.rsplit("_", 1)[0] for c in scores))
+    ids_col = ["_id"] if "_id" in df.columns else []  # tables consolidated per source have none
     long = []
     for suffix in ALGORITHM_SUFFIXES:
         cols = [c for c in scores if c.endswith(suffix)]
         if not cols:
             continue
-        part = df[groups + ["_id"] + [c for c in ("ra", "dec", "period", "field") if c in df.columns] + cols]
+        part = df[groups + ids_col + [c for c in ("ra", "dec", "period", "field") if c in df.columns] + cols]
         long.append(part.rename(columns={c: c[: -len(suffix)] for c in cols}))
-    stacked = pd.concat(long, ignore_index=True) if long else df[groups + ["_id"]].copy()
+    stacked = pd.concat(long, ignore_index=True) if long else df[groups + ids_col].copy()
     for t in tags:
         if t not in stacked.columns:
             stacked[t] = np.nan
@@ -137,9 +147,12 @@ def aggregate_sources(df: pd.DataFrame, agg_method: str = "mean") -> pd.DataFram
     for c, how in (("ra", "mean"), ("dec", "mean"), ("period", "median"), ("field", "first")):
         if c in stacked.columns:
             extra[c] = grouped[c].agg(how)
-    ids = grouped["_id"].agg(lambda s: sorted({int(v) for v in s}))
-    head = pd.DataFrame({"_id": ids.map(lambda v: v[0]), "n_lightcurves": ids.map(len), "lightcurve_ids": ids,
-                         **extra}, index=out.index)
+    if ids_col:
+        ids = grouped["_id"].agg(lambda s: sorted({int(v) for v in s}))
+        head = pd.DataFrame({"_id": ids.map(lambda v: v[0]), "n_lightcurves": ids.map(len), "lightcurve_ids": ids,
+                             **extra}, index=out.index)
+    else:
+        head = pd.DataFrame(extra, index=out.index)
     return pd.concat([head, out], axis=1).reset_index()
 
 

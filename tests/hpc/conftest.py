@@ -2,7 +2,7 @@
 
 Tests marked ``slurm`` drive scripts through the real ``sbatch`` of the single-node cluster that
 ``.ci/slurm.sh`` starts (``source .ci/slurm.sh``); without one they are skipped, or fail when
-``SCOPE_REQUIRE_SLURM=1`` (``.ci/run`` sets it after starting the cluster).
+``SCOPE_REQUIRE_SLURM=1`` (``.ci/run`` sets it after starting the cluster): see tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -12,18 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hpc.helpers import COMMANDS, REPO, make_demo, slurm_reachable, write_wrappers
-
-
-@pytest.fixture(autouse=True)
-def _needs_slurm(request):
-    if request.node.get_closest_marker("slurm") is None:
-        return
-    if slurm_reachable():
-        return
-    if os.environ.get("SCOPE_REQUIRE_SLURM") == "1":
-        pytest.fail("SCOPE_REQUIRE_SLURM=1 but no Slurm cluster answers (source .ci/slurm.sh)")
-    pytest.skip("no Slurm cluster (source .ci/slurm.sh to start the test cluster)")
+from tests.hpc.helpers import COMMANDS, REPO, make_demo, write_wrappers
 
 
 @pytest.fixture(scope="session")

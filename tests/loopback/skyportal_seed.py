@@ -16,6 +16,9 @@ What a Fritz instance holding SCoPe's work looks like, in miniature:
   -1 (for ``--update-training-set --min-vote-diff``);
 * a GCN event (``2023-05-21T05:30:43``) whose localization covers part of the field, with three
   transients in group 5 sitting on demo objects and detected in the days after the event.
+
+:func:`seed_grb_event` adds a Fermi GRB event on other stars (for gcn-cronjob), and
+:func:`add_gcn_event_near` any event with transients on given demo objects.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from tests.loopback.skyportal_state import ALL_ACLS
 GROUPS = {"training": "SCoPe training set", "al": "SCoPe active learning", "upload": "SCoPe classifications",
           "emgw": "EM+GW"}
 GCN_DATEOBS = "2023-05-21T05:30:43"
+GRB_DATEOBS = "2023-06-02T11:22:33"
 GCN_MJD = 60085.2297
 TAXONOMY_NAMES = {1011: "Sitewide taxonomy", 1012: "SCoPe Phenomenological Taxonomy (v1)",
                   1015: "SCoPe ontological", 1017: "SCoPe Phenomenological Taxonomy"}
@@ -158,16 +162,9 @@ def seed_from_demo(server: LoopbackSkyPortal, demo_dir: Path, *, n_active_learni
     near = objects.assign(sep=np.hypot((objects["ra"] - ra0) * np.cos(np.radians(dec0)),
                                        objects["dec"] - dec0)).sort_values("sep")
     st.add_gcn_event(GCN_DATEOBS, ra=ra0, dec=dec0, radius_deg=float(near["sep"].quantile(0.5)), tags=("GW", "BNS"))
-    iid = next(iter(st.instruments))
 
     def transient(name, row, mjds):
-        ra, dec = float(row.ra + 0.2 / 3600 / np.cos(np.radians(row.dec))), float(row.dec)
-        st.add_obj(name, ra, dec, origin="ZTF alert")
-        st.save(name, groups["emgw"], bot)
-        st.put_photometry(bot, {"obj_id": name, "instrument_id": iid, "mjd": list(mjds), "mag": [19.1] * len(mjds),
-                                "magerr": [0.08] * len(mjds), "magsys": ["ab"] * len(mjds),
-                                "filter": ["ztfr"] * len(mjds), "group_ids": [groups["emgw"]]}, upsert=True)
-        return ra, dec
+        return add_transient(server, name, row.ra, row.dec, mjds, group_id=groups["emgw"], username="scope_bot")
 
     for k, row in enumerate(near.head(3).itertuples()):
         name = f"ZTF23aaaa{chr(ord('a') + k) * 2}"
@@ -176,3 +173,54 @@ def seed_from_demo(server: LoopbackSkyPortal, demo_dir: Path, *, n_active_learni
     transient("ZTF23aaaazzz", next(near.tail(1).itertuples()), [GCN_MJD + 1])
     transient("ZTF23aaaayyy", next(near.iloc[3:4].itertuples()), [GCN_MJD + 9, GCN_MJD + 10])
     return seed
+
+
+def add_transient(server: LoopbackSkyPortal, name: str, ra: float, dec: float, mjds, *, group_id: int,
+                  username: str = "scope_bot") -> tuple[float, float]:
+    """A transient 0.2 arcsec east of ``(ra, dec)`` saved to ``group_id``, detected (ZTF r) at ``mjds``."""
+    st = server.state
+    user = next(u for u in st.users.values() if u.username == username)
+    iid = next(iter(st.instruments))
+    ra, dec = float(ra + 0.2 / 3600 / np.cos(np.radians(dec))), float(dec)
+    st.add_obj(name, ra, dec, origin="ZTF alert")
+    st.save(name, group_id, user)
+    st.put_photometry(user, {"obj_id": name, "instrument_id": iid, "mjd": list(mjds), "mag": [19.1] * len(mjds),
+                             "magerr": [0.08] * len(mjds), "magsys": ["ab"] * len(mjds),
+                             "filter": ["ztfr"] * len(mjds), "group_ids": [group_id]}, upsert=True)
+    return ra, dec
+
+
+def add_gcn_event_near(server: LoopbackSkyPortal, objects: pd.DataFrame, dateobs: str, *, tags, group_id: int,
+                       names: list[str], radius_deg: float = 0.02) -> dict[str, tuple[float, float]]:
+    """A GCN event centred on the first of ``objects`` (rows of :func:`demo_objects`) with one
+    transient per name on those objects, detected a day and two days after ``dateobs``; returns
+    ``{name: (ra, dec)}``. ``radius_deg`` should cover the objects."""
+    from scope.services.fritz_payloads import parse_timestamp
+
+    mjd = (parse_timestamp(dateobs) - parse_timestamp("1858-11-17")).total_seconds() / 86400.0
+    rows = list(objects.head(len(names)).itertuples())
+    server.state.add_gcn_event(dateobs, ra=float(rows[0].ra), dec=float(rows[0].dec), radius_deg=radius_deg,
+                               tags=tuple(tags))
+    return {name: add_transient(server, name, row.ra, row.dec, [mjd + 1.0, mjd + 2.0], group_id=group_id)
+            for name, row in zip(names, rows)}
+
+
+def seed_grb_event(server: LoopbackSkyPortal, seed: Seed, *, dateobs: str = GRB_DATEOBS,
+                   names=("ZTF23grbaaaa", "ZTF23grbaaab")) -> tuple[int, dict[str, tuple[float, float]]]:
+    """A Fermi GRB event after the seed's GW event, on two neighbouring demo stars far from the GW
+    event's centre (outside its localization and window), its transients in a new group "GRB
+    follow-up" that ``scope_bot`` belongs to. Returns the group id and ``{name: (ra, dec)}``."""
+    st = server.state
+    group = st.add_group("GRB follow-up")
+    for user in st.users.values():
+        if user.username == "scope_bot":
+            user.groups.add(group)
+    centre = st.gcn_events[GCN_DATEOBS]["localizations"][-1]["center"]
+    objects = seed.objects
+    sep = np.hypot((objects["ra"] - centre["ra"]) * np.cos(np.radians(centre["dec"])), objects["dec"] - centre["dec"])
+    far = objects.loc[sep.sort_values().index[-1]]
+    d = np.hypot((objects["ra"] - far.ra) * np.cos(np.radians(far.dec)), objects["dec"] - far.dec).sort_values()
+    chosen = objects.loc[d.index[:len(names)]].reset_index(drop=True)
+    sources = add_gcn_event_near(server, chosen, dateobs, tags=("Fermi", "GRB"), group_id=group, names=list(names),
+                                 radius_deg=float(d.iloc[len(names) - 1]) * 1.5 + 1e-3)
+    return group, sources
